@@ -1,0 +1,47 @@
+# Shared helpers for the project's scripts.  Sourced, not run.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ROOT
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Every Debian package the project needs, by purpose.  scripts/deps installs the missing
+# ones; nothing is downloaded from anywhere else.
+PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libjansson-dev libcairo2-dev libpango1.0-dev
+  libharfbuzz-dev libfontconfig-dev libfribidi-dev libjpeg62-turbo-dev libwebp-dev libcmocka-dev"
+PKGS_FONTS="fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fonts-dejavu-core
+  fonts-liberation2 fonts-crosextra-carlito fonts-ebgaramond fonts-lato"
+PKGS_TEST="poppler-utils qpdf python3"
+PKGS_BENCH="hyperfine"
+
+# Installs the packages named in "$@" that are not installed yet.  Quick (one dpkg-query)
+# when everything is present; runs `apt-get update` at most once per call.
+ensure_pkgs() {
+    local missing=() p
+    local have
+    have=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null | awk '$2 ~ /^ii/ {print $1}')
+    for p in "$@"; do
+        if ! grep -qx "$p" <<<"$have"; then missing+=("$p"); fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "apt-get install failed for: ${missing[*]}"
+}
+
+# Configures (once) and builds the tree in $1 with extra meson options after it.
+build_tree() {
+    local dir=$1; shift
+    if [ ! -f "$ROOT/$dir/build.ninja" ]; then
+        meson setup "$ROOT/$dir" "$ROOT" "$@" >/dev/null || die "meson setup failed"
+    else
+        meson configure "$ROOT/$dir" "$@" >/dev/null 2>&1 || true
+    fi
+    ninja -C "$ROOT/$dir" >/dev/null || { ninja -C "$ROOT/$dir"; die "build failed"; }
+}
