@@ -1,0 +1,1269 @@
+/* The layout engine: one resume + one theme -> pages of positioned drawing operations.
+ *
+ * Content is turned into a flow of unbreakable "items" per column (a heading, the title
+ * row of an entry, one line of a paragraph, one bullet line ...).  Each item records its
+ * height, the space before it (dropped at the top of a page) and whether it must stay
+ * on the same page as the next one; that is how an entry header is never left alone at
+ * the bottom of a page and paragraphs keep at least two lines together.  Items carry
+ * their drawing operations relative to their own top-left corner; pagination copies them
+ * onto pages.  A two-column theme has two independent flows (main and sidebar), so
+ * neither column's text is ever interleaved with the other's.
+ *
+ * Direction: each paragraph takes its direction from its own text (first strong
+ * character), alignment follows the document: an Arabic or Hebrew resume is laid out in
+ * logical coordinates and mirrored at the end, so the sidebar, dates and bullets swap
+ * sides while every glyph run keeps its own direction. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <fribidi.h>
+
+#include "render-int.h"
+#include "rg/json.h"
+#include "rg/mem.h"
+
+struct item {
+    double h, before;
+    int keep_next;
+    size_t op0, nops;
+};
+
+struct column {
+    struct item *items;
+    size_t n, cap;
+    double x, w; /* logical (start-side) x and width */
+};
+
+struct render_ctx {
+    struct rg_renderer *r;
+    const struct render_theme *t;
+    const struct render_locale *loc;
+    const json_t *doc;
+    struct rg_diags *diags;
+    PangoContext *pc_ltr, *pc_rtl;
+    PangoLanguage *lang;
+    int rtl, warned_glyphs;
+    struct render_op *ops;
+    size_t nops, capops;
+    struct column main, side, *col;
+    struct render_rgb text_color;
+    double page_w, page_h, top, bottom;
+    PangoFontDescription *fd_body, *fd_body_bold, *fd_italic, *fd_small, *fd_title, *fd_heading,
+        *fd_name, *fd_label;
+    cairo_surface_t *photo;
+    double header_h, photo_w;
+};
+
+enum { FLAG_CENTER = 1, FLAG_UPPER = 2 };
+
+/* ---- items and operations ----------------------------------------------------------- */
+
+static struct item *item_new(struct render_ctx *c, double before, int keep_next)
+{
+    struct column *col = c->col;
+    if (col->n == col->cap) {
+        col->cap = col->cap ? col->cap * 2 : 64;
+        col->items = rg_realloc(col->items, col->cap * sizeof *col->items);
+    }
+    struct item *it = &col->items[col->n++];
+    it->h = 0;
+    it->before = before;
+    it->keep_next = keep_next;
+    it->op0 = c->nops;
+    it->nops = 0;
+    return it;
+}
+
+static struct render_op *op_new(struct render_ctx *c, enum render_op_kind kind)
+{
+    if (c->nops == c->capops) {
+        c->capops = c->capops ? c->capops * 2 : 256;
+        c->ops = rg_realloc(c->ops, c->capops * sizeof *c->ops);
+    }
+    struct render_op *op = &c->ops[c->nops++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->line = -1;
+    c->col->items[c->col->n - 1].nops++;
+    return op;
+}
+
+static void op_release(struct render_op *op)
+{
+    if (op->layout)
+        g_object_unref(op->layout);
+    if (op->image)
+        cairo_surface_destroy(op->image);
+    rg_free(op->uri);
+    rg_free(op->name);
+}
+
+/* ---- text --------------------------------------------------------------------------- */
+
+static PangoFontDescription *font(const char *family, double size, PangoWeight w, PangoStyle s)
+{
+    PangoFontDescription *fd = pango_font_description_new();
+    pango_font_description_set_family(fd, family);
+    pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
+    pango_font_description_set_weight(fd, w);
+    pango_font_description_set_style(fd, s);
+    return fd;
+}
+
+/* Direction of a paragraph: that of its first strong character (the Unicode bidi
+ * algorithm's rule P2), NEUTRAL when it has none. */
+static PangoDirection base_dir(const char *text)
+{
+    for (const char *p = text; p && *p; p = g_utf8_next_char(p)) {
+        FriBidiCharType t = fribidi_get_bidi_type((FriBidiChar)g_utf8_get_char(p));
+        if (FRIBIDI_IS_LETTER(t))
+            return FRIBIDI_IS_RTL(t) ? PANGO_DIRECTION_RTL : PANGO_DIRECTION_LTR;
+    }
+    return PANGO_DIRECTION_NEUTRAL;
+}
+
+/* Makes a layout of `text` wrapped at `width`.  Ligatures are turned off so that
+ * copy-paste and applicant-tracking systems read exactly the words written; required
+ * ligatures (Arabic lam-alef) are a separate feature and stay on. */
+static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                              double width, unsigned flags, double tracking)
+{
+    PangoDirection dir = base_dir(text);
+    int rtl = dir == PANGO_DIRECTION_RTL || (dir == PANGO_DIRECTION_NEUTRAL && c->rtl);
+    PangoLayout *l = pango_layout_new(rtl ? c->pc_rtl : c->pc_ltr);
+    PangoAttrList *al = pango_attr_list_new();
+    char *upper = NULL;
+
+    pango_layout_set_auto_dir(l, FALSE);
+    pango_layout_set_font_description(l, fd);
+    pango_layout_set_width(l, (int)(width * PANGO_SCALE));
+    pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+    pango_layout_set_line_spacing(l, (float)c->t->line);
+    if (flags & FLAG_CENTER)
+        pango_layout_set_alignment(l, PANGO_ALIGN_CENTER);
+    else
+        pango_layout_set_alignment(l, c->rtl ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT);
+    pango_attr_list_insert(al, pango_attr_font_features_new("liga=0,clig=0,dlig=0,hlig=0"));
+    pango_attr_list_insert(al, pango_attr_language_new(c->lang));
+    if (tracking > 0 && !rtl)
+        pango_attr_list_insert(al, pango_attr_letter_spacing_new((int)(tracking * PANGO_SCALE)));
+    if (flags & FLAG_UPPER)
+        text = upper = g_utf8_strup(text, -1);
+    pango_layout_set_text(l, text, -1);
+    pango_layout_set_attributes(l, al);
+    pango_attr_list_unref(al);
+    g_free(upper);
+    if (!c->warned_glyphs && pango_layout_get_unknown_glyphs_count(l) > 0) {
+        c->warned_glyphs = 1;
+        rg_diags_add(c->diags, RG_DIAG_WARN, "",
+                     "some characters are not covered by any installed font and show as boxes "
+                     "(first seen in \"%.60s\")",
+                     text);
+    }
+    return l;
+}
+
+/* Bolds the first n bytes of a layout's text. */
+static void bold_prefix(PangoLayout *l, size_t n)
+{
+    PangoAttrList *al = pango_attr_list_copy(pango_layout_get_attributes(l));
+    PangoAttribute *a = pango_attr_weight_new(PANGO_WEIGHT_BOLD);
+    a->start_index = 0;
+    a->end_index = (guint)n;
+    pango_attr_list_insert(al, a);
+    pango_layout_set_attributes(l, al);
+    pango_attr_list_unref(al);
+}
+
+struct line_box {
+    double y, h, baseline; /* relative to the layout top */
+    double x, w;           /* ink-free logical x range of the line */
+};
+
+static int layout_lines(PangoLayout *l, struct line_box **ret)
+{
+    int n = pango_layout_get_line_count(l), i = 0;
+    struct line_box *v = rg_calloc((size_t)(n ? n : 1), sizeof *v);
+    PangoLayoutIter *it = pango_layout_get_iter(l);
+    do {
+        PangoRectangle lr;
+        int y0, y1;
+        pango_layout_iter_get_line_extents(it, NULL, &lr);
+        pango_layout_iter_get_line_yrange(it, &y0, &y1);
+        v[i].y = y0 / (double)PANGO_SCALE;
+        v[i].h = (y1 - y0) / (double)PANGO_SCALE;
+        v[i].baseline = pango_layout_iter_get_baseline(it) / (double)PANGO_SCALE;
+        v[i].x = lr.x / (double)PANGO_SCALE;
+        v[i].w = lr.width / (double)PANGO_SCALE;
+        i++;
+    } while (pango_layout_iter_next_line(it) && i < n);
+    pango_layout_iter_free(it);
+    *ret = v;
+    return i;
+}
+
+/* Adds a text operation for line `line` of l (a new reference is taken). */
+static void op_text(struct render_ctx *c, PangoLayout *l, int line, double x, double y,
+                    double baseline, const struct render_rgb *color)
+{
+    struct render_op *op = op_new(c, OP_TEXT);
+    op->layout = g_object_ref(l);
+    op->line = line;
+    op->x = x;
+    op->y = y;
+    op->baseline = baseline;
+    op->color = *color;
+}
+
+static void op_link(struct render_ctx *c, const char *uri, double x, double y, double w, double h)
+{
+    if (!uri || w <= 0)
+        return;
+    struct render_op *op = op_new(c, OP_LINK);
+    op->uri = rg_strdup(uri);
+    op->x = x;
+    op->y = y;
+    op->w = w;
+    op->h = h;
+}
+
+/* Adds l to the flow one line per item so paragraphs may break across pages.  The first
+ * two and last two lines stay together (no orphans or widows).  `keep_last` ties the last
+ * line to whatever follows.  `uri` makes every line a link to it. */
+static void flow_layout(struct render_ctx *c, PangoLayout *l, double x, double before,
+                        const struct render_rgb *color, const char *uri, int keep_last)
+{
+    struct line_box *lb;
+    int n = layout_lines(l, &lb);
+    for (int i = 0; i < n; i++) {
+        int keep = (i == 0 && n > 1) || (i == n - 2) || (i == n - 1 && keep_last);
+        struct item *it = item_new(c, i == 0 ? before : 0, keep);
+        it->h = lb[i].h;
+        op_text(c, l, i, x, 0, lb[i].baseline - lb[i].y, color);
+        if (uri)
+            op_link(c, uri, x + lb[i].x, 0, lb[i].w, lb[i].h);
+    }
+    rg_free(lb);
+}
+
+static void flow_text(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                      double indent, double before, const struct render_rgb *color,
+                      const char *uri, int keep_last)
+{
+    PangoLayout *l = mk_layout(c, text, fd, c->col->w - indent, 0, 0);
+    flow_layout(c, l, indent, before, color, uri, keep_last);
+    g_object_unref(l);
+}
+
+/* ---- text helpers ------------------------------------------------------------------- */
+
+static const char *S(const json_t *o, const char *key)
+{
+    return rg_json_nonempty(o, key);
+}
+
+static int starts_with_bullet(const char *s)
+{
+    static const char *const marks[] = {"•", "‣", "◦", "▪", "–", "- ", "* ", "· "};
+    for (size_t i = 0; i < RG_ARRAY_SIZE(marks); i++)
+        if (!strncmp(s, marks[i], strlen(marks[i])))
+            return 1;
+    return 0;
+}
+
+/* A link target for a URL as people write it: trimmed, junk like "github: " before the
+ * scheme removed, https:// added when there is no scheme.  NULL when it cannot be one. */
+static char *link_url(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    const char *sch = strstr(s, "://");
+    if (sch) {
+        const char *b = sch;
+        while (b > s && (g_ascii_isalnum(b[-1]) || b[-1] == '+' || b[-1] == '-' || b[-1] == '.'))
+            b--;
+        if (b == sch) /* "linkedin: //www.x" */
+            return rg_asprintf("https:%s", sch + 1);
+        s = b;
+        return strchr(s, ' ') ? NULL : rg_strdup(s);
+    }
+    if (!strncmp(s, "mailto:", 7) || !strncmp(s, "tel:", 4))
+        return rg_strdup(s);
+    if (!*s || strchr(s, ' ') || !strchr(s, '.'))
+        return NULL;
+    return rg_asprintf("https://%s", s);
+}
+
+static char *tel_url(const char *phone)
+{
+    struct rg_buf b;
+    rg_buf_init(&b, 256);
+    (void)rg_buf_puts(&b, "tel:");
+    for (const char *p = phone; *p; p++)
+        if (g_ascii_isdigit(*p) || (*p == '+' && b.len == 4))
+            (void)rg_buf_putc(&b, *p);
+    if (b.len <= 5) {
+        rg_buf_done(&b);
+        return NULL;
+    }
+    return rg_buf_take(&b, NULL);
+}
+
+/* Splits free text into paragraphs at blank lines and flows them; lines starting with
+ * "- " or "* " become bullets (Markdown lists are common in real summaries). */
+static void flow_rich(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                      double before, const struct render_rgb *color);
+
+static void flow_bullet(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                        double before, const struct render_rgb *color)
+{
+    const struct render_theme *t = c->t;
+    double ind = fd == c->fd_small ? t->size_small : t->size_body;
+    int own = starts_with_bullet(text);
+    PangoLayout *l = mk_layout(c, text, fd, c->col->w - (own ? 0 : ind), 0, 0);
+    struct line_box *lb;
+    int n = layout_lines(l, &lb);
+    PangoLayout *bl = own ? NULL : mk_layout(c, t->bullet, fd, ind, 0, 0);
+
+    for (int i = 0; i < n; i++) {
+        int keep = (i == 0 && n > 1) || (i == n - 2);
+        struct item *it = item_new(c, i == 0 ? before : 0, keep);
+        it->h = lb[i].h;
+        op_text(c, l, i, own ? 0 : ind, 0, lb[i].baseline - lb[i].y, color);
+        if (i == 0 && bl)
+            op_text(c, bl, 0, 0, 0, lb[i].baseline - lb[i].y, &t->c_accent);
+    }
+    if (bl)
+        g_object_unref(bl);
+    g_object_unref(l);
+    rg_free(lb);
+}
+
+static void flow_rich(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                      double before, const struct render_rgb *color)
+{
+    char *copy = rg_strdup(text), *save = NULL;
+    struct rg_buf para;
+    int first = 1;
+
+    rg_buf_init(&para, 1 << 20);
+    /* Paragraph break = a line that is empty after trimming; bullets break too. */
+    for (char *ln = strtok_r(copy, "\n", &save);; ln = strtok_r(NULL, "\n", &save)) {
+        char *s = ln;
+        if (s) {
+            while (*s == ' ' || *s == '\t' || *s == '\r')
+                s++;
+            char *e = s + strlen(s);
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+                *--e = '\0';
+        }
+        int bullet = s && (!strncmp(s, "- ", 2) || !strncmp(s, "* ", 2) || !strncmp(s, "• ", 4));
+        if (!s || !*s || bullet) {
+            if (para.len) {
+                flow_text(c, para.ptr, fd, 0, first ? before : c->t->sp_para, color, NULL, 0);
+                first = 0;
+                rg_buf_reset(&para);
+            }
+            if (!s)
+                break;
+            if (bullet) {
+                flow_bullet(c, s + (s[0] == '\xe2' ? 4 : 2), fd, first ? before : 1, color);
+                first = 0;
+            }
+            continue;
+        }
+        if (para.len)
+            (void)rg_buf_putc(&para, '\n');
+        (void)rg_buf_puts(&para, s);
+    }
+    rg_buf_done(&para);
+    rg_free(copy);
+}
+
+/* ---- headings and entries ----------------------------------------------------------- */
+
+static void heading(struct render_ctx *c, const char *key, double before)
+{
+    const struct render_theme *t = c->t;
+    const char *txt = render_locale_heading(c->loc, key);
+    int side = c->col == &c->side;
+    PangoLayout *l = mk_layout(c, txt, c->fd_heading, c->col->w, t->heading_upper ? FLAG_UPPER : 0,
+                               t->heading_tracking);
+    struct line_box *lb;
+    int n = layout_lines(l, &lb);
+    double x = t->heading_rule == RENDER_RULE_BAR ? 7 : 0;
+    double h = lb[n - 1].y + lb[n - 1].h;
+    struct item *it = item_new(c, before, 1);
+    const struct render_rgb *col = side && t->c_sidebar_bg.set ? &t->c_sidebar_text : &t->c_accent;
+
+    struct render_op *d = op_new(c, OP_DEST);
+    d->name = rg_strdup(txt);
+    g_object_unref(l);
+    l = mk_layout(c, txt, c->fd_heading, c->col->w - x, t->heading_upper ? FLAG_UPPER : 0,
+                  t->heading_tracking);
+    for (int i = 0; i < n && i < pango_layout_get_line_count(l); i++)
+        op_text(c, l, i, x, lb[i].y, lb[i].baseline, col);
+    if (t->heading_rule == RENDER_RULE_BELOW) {
+        struct render_op *o = op_new(c, OP_LINE);
+        o->x = 0;
+        o->y = h + 2;
+        o->w = c->col->w;
+        o->h = 0;
+        o->width = 0.6;
+        o->color = side && t->c_sidebar_bg.set ? t->c_sidebar_text : t->c_rule;
+        h += 3;
+    } else if (t->heading_rule == RENDER_RULE_BAR) {
+        struct render_op *o = op_new(c, OP_RECT);
+        o->x = 0;
+        o->y = lb[0].y + 1;
+        o->w = 3;
+        o->h = h - lb[0].y - 2;
+        o->color = t->c_accent;
+    }
+    it->h = h + t->sp_heading;
+    g_object_unref(l);
+    rg_free(lb);
+}
+
+/* The title row of an entry: title on the start side, dates on the end side.  The
+ * title wraps in the room the dates leave, so a long title never runs into them. */
+static void entry_title(struct render_ctx *c, const char *title, const char *dates,
+                        const char *uri, double before)
+{
+    const struct render_theme *t = c->t;
+    double w = c->col->w, dw = 0;
+    PangoLayout *dl = NULL, *tl;
+    struct line_box *lb = NULL, *db = NULL;
+
+    if (dates && *dates) {
+        dl = mk_layout(c, dates, c->fd_small, w * 0.45, 0, 0);
+        pango_layout_set_width(dl, -1);
+        PangoRectangle lr;
+        pango_layout_get_extents(dl, NULL, &lr);
+        dw = lr.width / (double)PANGO_SCALE;
+        if (dw > w * 0.45) {
+            pango_layout_set_width(dl, (int)(w * 0.45 * PANGO_SCALE));
+            dw = w * 0.45;
+        }
+        layout_lines(dl, &db);
+    }
+    tl = mk_layout(c, title ? title : "", t->title_bold ? c->fd_title : c->fd_body,
+                   w - (dw > 0 ? dw + 10 : 0), 0, 0);
+    int n = layout_lines(tl, &lb);
+    struct item *it = item_new(c, before, 1);
+    double h = lb[n - 1].y + lb[n - 1].h;
+    for (int i = 0; i < n; i++)
+        op_text(c, tl, i, 0, lb[i].y, lb[i].baseline, &c->text_color);
+    if (uri)
+        for (int i = 0; i < n; i++)
+            op_link(c, uri, lb[i].x, lb[i].y, lb[i].w, lb[i].h);
+    if (dl) {
+        /* Align the dates' first baseline with the title's. */
+        double off = lb[0].baseline - db[0].baseline;
+        int dn = pango_layout_get_line_count(dl);
+        for (int i = 0; i < dn; i++)
+            op_text(c, dl, i, w - dw, off + db[i].y, off + db[i].baseline, &t->c_muted);
+        double dh = off + db[dn - 1].y + db[dn - 1].h;
+        if (dh > h)
+            h = dh;
+        g_object_unref(dl);
+    }
+    it->h = h;
+    g_object_unref(tl);
+    rg_free(lb);
+    rg_free(db);
+}
+
+/* Joins the non-empty strings of v with sep. */
+static void join(struct rg_buf *b, const char *sep, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i] || !*v[i])
+            continue;
+        if (b->len)
+            (void)rg_buf_puts(b, sep);
+        (void)rg_buf_puts(b, v[i]);
+    }
+}
+
+static void join_array(struct rg_buf *b, const char *sep, json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || !*s)
+            continue;
+        if (b->len)
+            (void)rg_buf_puts(b, sep);
+        (void)rg_buf_puts(b, s);
+    }
+}
+
+/* One entry of work, volunteer, education, projects, awards, certificates, publications. */
+struct entry {
+    const char *title, *org, *where, *start, *end, *single_date, *url, *summary, *extra;
+    json_t *bullets;
+    const char *show_url; /* printed visibly under the title */
+    int ongoing;
+};
+
+static int entry_empty(const struct entry *e)
+{
+    return !e->title && !e->org && !e->summary && !e->extra && !e->start && !e->single_date &&
+           !(e->bullets && json_array_size(e->bullets));
+}
+
+static void emit_entry(struct render_ctx *c, const struct entry *e, double before)
+{
+    const struct render_theme *t = c->t;
+    struct rg_buf dates, sub;
+    char *uri = e->url ? link_url(e->url) : NULL;
+    const char *title = e->title ? e->title : e->org;
+    const char *org = e->title ? e->org : NULL;
+
+    rg_buf_init(&dates, 512);
+    rg_buf_init(&sub, 4096);
+    if (e->single_date)
+        render_locale_date(c->loc, &dates, e->single_date);
+    else
+        render_locale_range(c->loc, &dates, e->start, e->end, e->ongoing);
+    entry_title(c, title ? title : "", dates.ptr, org ? NULL : uri, before);
+    const char *parts[] = {org, e->where};
+    join(&sub, " · ", parts, 2);
+    if (sub.len) {
+        PangoLayout *l = mk_layout(c, sub.ptr, c->fd_italic, c->col->w, 0, 0);
+        struct line_box *lb;
+        int n = layout_lines(l, &lb);
+        for (int i = 0; i < n; i++) {
+            struct item *it = item_new(c, i == 0 ? 1 : 0, 1);
+            it->h = lb[i].h;
+            op_text(c, l, i, 0, 0, lb[i].baseline - lb[i].y, &t->c_muted);
+            /* Only the organisation's own text is the link, not the place after it. */
+            if (uri && org) {
+                int *ranges, nr;
+                PangoLayoutLine *line = pango_layout_get_line_readonly(l, i);
+                pango_layout_line_get_x_ranges(line, 0, (int)strlen(org), &ranges, &nr);
+                for (int k = 0; k < nr; k++)
+                    op_link(c, uri, ranges[2 * k] / (double)PANGO_SCALE, 0,
+                            (ranges[2 * k + 1] - ranges[2 * k]) / (double)PANGO_SCALE, lb[i].h);
+                g_free(ranges);
+            }
+        }
+        rg_free(lb);
+        g_object_unref(l);
+    }
+    if (e->show_url) {
+        char *u = link_url(e->show_url);
+        flow_text(c, e->show_url, c->fd_small, 0, 1, &t->c_accent, u, 1);
+        rg_free(u);
+    }
+    if (e->extra)
+        flow_rich(c, e->extra, c->fd_small, 2, &t->c_muted);
+    if (e->summary)
+        flow_rich(c, e->summary, c->fd_body, 2, &c->text_color);
+    if (e->bullets) {
+        size_t i;
+        json_t *v;
+        int first = 1;
+        json_array_foreach(e->bullets, i, v)
+        {
+            const char *s = json_string_value(v);
+            if (!s || !*s)
+                continue;
+            flow_bullet(c, s, c->fd_body, first ? 3 : 1.5, &c->text_color);
+            first = 0;
+        }
+    }
+    /* Whatever follows an entry may go to the next page. */
+    c->col->items[c->col->n - 1].keep_next = 0;
+    rg_free(uri);
+    rg_buf_done(&dates);
+    rg_buf_done(&sub);
+}
+
+/* ---- sections ----------------------------------------------------------------------- */
+
+typedef void section_fn(struct render_ctx *c, json_t *arr, const char *key);
+
+static void sec_entries(struct render_ctx *c, json_t *arr, const char *key)
+{
+    size_t i;
+    json_t *o;
+    struct rg_buf a, b;
+    int first = 1;
+
+    json_array_foreach(arr, i, o)
+    {
+        struct entry e = {0};
+        rg_buf_init(&a, 1 << 16);
+        rg_buf_init(&b, 1 << 16);
+        if (!json_is_object(o))
+            continue;
+        if (!strcmp(key, "work") || !strcmp(key, "volunteer")) {
+            e.title = S(o, "position");
+            e.org = S(o, !strcmp(key, "work") ? "name" : "organization");
+            e.where = S(o, "location");
+            e.start = S(o, "startDate");
+            e.end = S(o, "endDate");
+            e.ongoing = 1;
+            e.url = S(o, "url");
+            e.extra = S(o, "description");
+            e.summary = S(o, "summary");
+            e.bullets = rg_json_arr(o, "highlights");
+        } else if (!strcmp(key, "education")) {
+            const char *tt[] = {S(o, "studyType"), S(o, "area")};
+            join(&a, ", ", tt, 2);
+            e.title = a.len ? a.ptr : NULL;
+            e.org = S(o, "institution");
+            e.start = S(o, "startDate");
+            e.end = S(o, "endDate");
+            e.ongoing = e.start != NULL;
+            e.url = S(o, "url");
+            if (S(o, "score"))
+                (void)rg_buf_printf(&b, "%s: %s", render_locale_label(c->loc, "score", "Score"),
+                                    S(o, "score"));
+            json_t *courses = rg_json_arr(o, "courses");
+            if (courses && json_array_size(courses)) {
+                struct rg_buf cb;
+                rg_buf_init(&cb, 1 << 16);
+                join_array(&cb, ", ", courses);
+                if (cb.len)
+                    (void)rg_buf_printf(&b, "%s%s: %s", b.len ? "\n" : "",
+                                        render_locale_label(c->loc, "courses", "Courses"), cb.ptr);
+                rg_buf_done(&cb);
+            }
+            e.extra = b.len ? b.ptr : NULL;
+            e.summary = S(o, "summary");
+            e.bullets = rg_json_arr(o, "highlights");
+        } else if (!strcmp(key, "projects")) {
+            e.title = S(o, "name");
+            json_t *roles = rg_json_arr(o, "roles");
+            const char *pp[] = {S(o, "entity"), S(o, "type")};
+            join(&a, " · ", pp, 2);
+            if (roles)
+                join_array(&a, " · ", roles);
+            e.org = a.len ? a.ptr : NULL;
+            e.start = S(o, "startDate");
+            e.end = S(o, "endDate");
+            e.url = S(o, "url");
+            e.summary = S(o, "description");
+            e.bullets = rg_json_arr(o, "highlights");
+            json_t *kw = rg_json_arr(o, "keywords");
+            if (kw)
+                join_array(&b, ", ", kw);
+            e.extra = b.len ? b.ptr : NULL;
+        } else if (!strcmp(key, "awards")) {
+            e.title = S(o, "title");
+            e.org = S(o, "awarder");
+            e.single_date = S(o, "date");
+            e.summary = S(o, "summary");
+        } else if (!strcmp(key, "certificates")) {
+            e.title = S(o, "name");
+            e.org = S(o, "issuer");
+            e.single_date = S(o, "date");
+            e.url = S(o, "url");
+        } else if (!strcmp(key, "publications")) {
+            e.title = S(o, "name");
+            e.org = S(o, "publisher");
+            e.single_date = S(o, "releaseDate");
+            e.url = S(o, "url");
+            e.show_url = e.url;
+            e.summary = S(o, "summary");
+        }
+        if (!entry_empty(&e)) {
+            emit_entry(c, &e, first ? 0 : c->t->sp_entry);
+            first = 0;
+        }
+        rg_buf_done(&a);
+        rg_buf_done(&b);
+    }
+}
+
+/* Skills, languages and interests: "Name: a, b, c" lines, name in bold. */
+static void sec_lists(struct render_ctx *c, json_t *arr, const char *key)
+{
+    size_t i;
+    json_t *o;
+    int side = c->col == &c->side, first = 1;
+    const struct render_rgb *color = &c->text_color;
+
+    json_array_foreach(arr, i, o)
+    {
+        struct rg_buf b, kw;
+        const char *name, *sub = NULL;
+        json_t *list = NULL;
+        if (!json_is_object(o))
+            continue;
+        rg_buf_init(&b, 1 << 16);
+        rg_buf_init(&kw, 1 << 16);
+        if (!strcmp(key, "languages")) {
+            name = S(o, "language");
+            sub = S(o, "fluency");
+        } else {
+            name = S(o, "name");
+            sub = S(o, "level");
+            list = rg_json_arr(o, "keywords");
+        }
+        if (list)
+            join_array(&kw, ", ", list);
+        if (!name && !kw.len && !sub) {
+            rg_buf_done(&b);
+            rg_buf_done(&kw);
+            continue;
+        }
+        if (side) {
+            /* Narrow column: the name on its own line, details below. */
+            if (name) {
+                (void)rg_buf_puts(&b, name);
+                if (sub && !strcmp(key, "languages"))
+                    (void)rg_buf_printf(&b, " — %s", sub);
+                PangoLayout *l = mk_layout(c, b.ptr, c->fd_body_bold, c->col->w, 0, 0);
+                flow_layout(c, l, 0, first ? 0 : 4, color, NULL, kw.len > 0);
+                g_object_unref(l);
+                if (!strcmp(key, "languages"))
+                    sub = NULL;
+            }
+            rg_buf_reset(&b);
+            const char *parts[] = {sub, kw.ptr};
+            join(&b, " · ", parts, 2);
+            if (b.len)
+                flow_text(c, b.ptr, c->fd_small, 0, 1, color, NULL, 0);
+        } else {
+            size_t bold = 0;
+            if (name) {
+                (void)rg_buf_puts(&b, name);
+                bold = b.len;
+            }
+            if (sub)
+                (void)rg_buf_printf(&b, "%s%s", b.len ? (kw.len ? " (" : " — ") : "", sub);
+            if (sub && name && kw.len)
+                (void)rg_buf_putc(&b, ')');
+            if (kw.len)
+                (void)rg_buf_printf(&b, "%s%s", b.len ? ": " : "", kw.ptr);
+            PangoLayout *l = mk_layout(c, b.ptr, c->fd_body, c->col->w, 0, 0);
+            if (bold)
+                bold_prefix(l, bold);
+            flow_layout(c, l, 0, first ? 0 : 2.5, color, NULL, 0);
+            g_object_unref(l);
+        }
+        first = 0;
+        rg_buf_done(&b);
+        rg_buf_done(&kw);
+    }
+}
+
+static void sec_references(struct render_ctx *c, json_t *arr, const char *key)
+{
+    size_t i;
+    json_t *o;
+    int first = 1;
+    json_array_foreach(arr, i, o)
+    {
+        const char *ref = S(o, "reference"), *name = S(o, "name");
+        if (!ref && !name)
+            continue;
+        if (ref)
+            flow_rich(c, ref, c->fd_italic, first ? 0 : c->t->sp_entry, &c->text_color);
+        if (name) {
+            char *s = rg_asprintf("— %s", name);
+            flow_text(c, s, c->fd_small, 0, 2, &c->t->c_muted, NULL, 0);
+            rg_free(s);
+        }
+        first = 0;
+    }
+}
+
+/* Contact details, one per line (sidebar themes). */
+struct contact {
+    char *text, *uri;
+};
+
+static size_t contacts(struct render_ctx *c, struct contact *v, size_t max)
+{
+    json_t *b = rg_json_obj(c->doc, "basics"), *loc = rg_json_obj(b, "location");
+    json_t *profiles = rg_json_arr(b, "profiles"), *p;
+    size_t n = 0, i;
+    const char *s;
+
+    if ((s = S(b, "email")) && n < max) {
+        v[n].text = rg_strdup(s);
+        v[n++].uri = strchr(s, '@') ? rg_asprintf("mailto:%s", s) : NULL;
+    }
+    if ((s = S(b, "phone")) && n < max) {
+        v[n].text = rg_strdup(s);
+        v[n++].uri = tel_url(s);
+    }
+    if ((s = S(b, "url")) && n < max) {
+        v[n].text = rg_strdup(s);
+        v[n++].uri = link_url(s);
+    }
+    if (loc && n < max) {
+        struct rg_buf lb;
+        rg_buf_init(&lb, 4096);
+        const char *parts[] = {S(loc, "city"), S(loc, "region"), S(loc, "countryCode")};
+        join(&lb, ", ", parts, 3);
+        if (lb.len) {
+            v[n].text = rg_buf_take(&lb, NULL);
+            v[n++].uri = NULL;
+        }
+        rg_buf_done(&lb);
+    }
+    json_array_foreach(profiles, i, p)
+    {
+        const char *net = S(p, "network"), *user = S(p, "username"), *url = S(p, "url");
+        if (n >= max || (!user && !url))
+            continue;
+        if (net && user)
+            v[n].text = rg_asprintf("%s: %s", net, user);
+        else
+            v[n].text = rg_strdup(url ? url : user);
+        v[n++].uri = url ? link_url(url) : NULL;
+    }
+    return n;
+}
+
+static void sec_contact(struct render_ctx *c, json_t *unused, const char *key)
+{
+    struct contact v[40];
+    size_t n = contacts(c, v, RG_ARRAY_SIZE(v));
+    for (size_t i = 0; i < n; i++) {
+        flow_text(c, v[i].text, c->fd_small, 0, i ? 2 : 0, &c->text_color, v[i].uri, 0);
+        rg_free(v[i].text);
+        rg_free(v[i].uri);
+    }
+}
+
+static void sec_summary(struct render_ctx *c, json_t *unused, const char *key)
+{
+    const char *s = S(rg_json_obj(c->doc, "basics"), "summary");
+    if (s)
+        flow_rich(c, s, c->fd_body, 0, &c->text_color);
+}
+
+static void section(struct render_ctx *c, const char *key, double before)
+{
+    static const struct {
+        const char *key;
+        section_fn *fn;
+    } table[] = {
+        {"summary", sec_summary},       {"contact", sec_contact},
+        {"work", sec_entries},          {"volunteer", sec_entries},
+        {"education", sec_entries},     {"projects", sec_entries},
+        {"awards", sec_entries},        {"certificates", sec_entries},
+        {"publications", sec_entries},  {"skills", sec_lists},
+        {"languages", sec_lists},       {"interests", sec_lists},
+        {"references", sec_references},
+    };
+    struct column *col = c->col;
+    size_t items0 = col->n, ops0 = c->nops;
+    json_t *arr = rg_json_arr(c->doc, key);
+
+    for (size_t i = 0; i < RG_ARRAY_SIZE(table); i++) {
+        if (strcmp(key, table[i].key))
+            continue;
+        if (table[i].fn != sec_summary && table[i].fn != sec_contact &&
+            (!arr || !json_array_size(arr)))
+            return;
+        heading(c, key, col->n ? before : 0);
+        size_t after_heading = col->n;
+        table[i].fn(c, arr, key);
+        if (col->n == after_heading) {
+            /* Nothing to show: no heading either. */
+            for (size_t k = ops0; k < c->nops; k++)
+                op_release(&c->ops[k]);
+            c->nops = ops0;
+            col->n = items0;
+        } else {
+            col->items[col->n - 1].keep_next = 0;
+        }
+        return;
+    }
+}
+
+/* ---- the header --------------------------------------------------------------------- */
+
+static void header(struct render_ctx *c, int with_contact)
+{
+    const struct render_theme *t = c->t;
+    json_t *b = rg_json_obj(c->doc, "basics");
+    const char *name = S(b, "name"), *label = S(b, "label");
+    unsigned fl = t->header_align == RENDER_ALIGN_CENTER ? FLAG_CENTER : 0;
+    double w = c->col->w, photo_w = 0;
+    size_t first_item = c->col->n;
+    const struct render_rgb *tc = t->c_header_bg.set ? &t->c_header_text : &c->text_color;
+
+    if (c->photo && t->photo) {
+        photo_w = t->photo_size;
+        w -= photo_w + 14;
+    }
+    if (name) {
+        PangoLayout *l = mk_layout(c, name, c->fd_name, w, fl, 0);
+        struct item *it = item_new(c, 0, 1);
+        struct line_box *lb;
+        int n = layout_lines(l, &lb);
+        for (int i = 0; i < n; i++)
+            op_text(c, l, i, 0, lb[i].y, lb[i].baseline, tc);
+        it->h = lb[n - 1].y + lb[n - 1].h;
+        rg_free(lb);
+        g_object_unref(l);
+    }
+    if (label) {
+        PangoLayout *l = mk_layout(c, label, c->fd_label, w, fl, 0);
+        flow_layout(c, l, 0, 2, t->c_header_bg.set ? tc : &t->c_accent, NULL, 1);
+        g_object_unref(l);
+    }
+    if (with_contact) {
+        struct contact v[40];
+        size_t n = contacts(c, v, RG_ARRAY_SIZE(v));
+        struct rg_buf line;
+        size_t starts[40], ends[40];
+        rg_buf_init(&line, 1 << 16);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                (void)rg_buf_puts(&line, t->contact_sep);
+            starts[i] = line.len;
+            (void)rg_buf_puts(&line, v[i].text);
+            ends[i] = line.len;
+        }
+        if (line.len) {
+            PangoLayout *l = mk_layout(c, line.ptr, c->fd_small, w, fl, 0);
+            struct line_box *lb;
+            int nl = layout_lines(l, &lb);
+            for (int li = 0; li < nl; li++) {
+                struct item *it = item_new(c, li ? 0 : 5, li + 1 < nl);
+                it->h = lb[li].h;
+                op_text(c, l, li, 0, 0, lb[li].baseline - lb[li].y,
+                        t->c_header_bg.set ? tc : &t->c_muted);
+                PangoLayoutLine *pl = pango_layout_get_line_readonly(l, li);
+                for (size_t i = 0; i < n; i++) {
+                    int *ranges, nr;
+                    if (!v[i].uri)
+                        continue;
+                    pango_layout_line_get_x_ranges(pl, (int)starts[i], (int)ends[i], &ranges, &nr);
+                    for (int k = 0; k < nr; k++) {
+                        /* x ranges are relative to the layout; clamp to the line box. */
+                        double x0 = ranges[2 * k] / (double)PANGO_SCALE;
+                        double x1 = ranges[2 * k + 1] / (double)PANGO_SCALE;
+                        if (x0 < lb[li].x)
+                            x0 = lb[li].x;
+                        if (x1 > lb[li].x + lb[li].w)
+                            x1 = lb[li].x + lb[li].w;
+                        op_link(c, v[i].uri, x0, 0, x1 - x0, lb[li].h);
+                    }
+                    g_free(ranges);
+                }
+            }
+            rg_free(lb);
+            g_object_unref(l);
+        }
+        for (size_t i = 0; i < n; i++) {
+            rg_free(v[i].text);
+            rg_free(v[i].uri);
+        }
+        rg_buf_done(&line);
+    }
+    if (c->col->n == first_item)
+        return;
+    /* Height of the header block, to place the photo and the band after pagination
+     * (the header always opens page one). */
+    double hh = 0;
+    for (size_t i = first_item; i < c->col->n; i++)
+        hh += (i > first_item ? c->col->items[i].before : 0) + c->col->items[i].h;
+    if (photo_w > 0 && hh < photo_w) {
+        c->col->items[c->col->n - 1].h += photo_w - hh;
+        hh = photo_w;
+    }
+    c->header_h = hh;
+    c->photo_w = photo_w;
+    c->col->items[c->col->n - 1].keep_next = 0;
+}
+
+/* ---- pagination --------------------------------------------------------------------- */
+
+static int paginate(struct render_ctx *c, struct column *col, struct render_doc *d)
+{
+    double y = c->top;
+    int page = 0, at_top = 1;
+    double body = c->bottom - c->top;
+
+    for (size_t i = 0; i < col->n; i++) {
+        struct item *it = &col->items[i];
+        /* Height of the chain of items that must share a page with this one. */
+        double chain = it->h;
+        for (size_t j = i; j + 1 < col->n && col->items[j].keep_next; j++)
+            chain += col->items[j + 1].before + col->items[j + 1].h;
+        if (chain > body)
+            chain = it->h;
+        if (!at_top && y + it->before + chain > c->bottom + 0.01) {
+            page++;
+            y = c->top;
+            at_top = 1;
+        }
+        if (!at_top)
+            y += it->before;
+        if ((size_t)page >= d->npages) {
+            d->pages = rg_realloc(d->pages, (size_t)(page + 1) * sizeof *d->pages);
+            for (size_t k = d->npages; k <= (size_t)page; k++)
+                memset(&d->pages[k], 0, sizeof d->pages[k]);
+            d->npages = (size_t)page + 1;
+        }
+        for (size_t k = 0; k < it->nops; k++) {
+            struct render_op *src = &c->ops[it->op0 + k];
+            struct render_op *dst = render_page_push(&d->pages[page], src->kind);
+            *dst = *src;
+            dst->x += col->x;
+            dst->y += y;
+            dst->baseline += y;
+            memset(src, 0, sizeof *src); /* ownership moved to the page */
+        }
+        y += it->h;
+        at_top = 0;
+    }
+    return page + 1;
+}
+
+/* ---- entry point -------------------------------------------------------------------- */
+
+static void ctx_fonts(struct render_ctx *c)
+{
+    const struct render_theme *t = c->t;
+    c->fd_body = font(t->font_body, t->size_body, PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL);
+    c->fd_body_bold = font(t->font_body, t->size_body, PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL);
+    c->fd_italic = font(t->font_body, t->size_body, PANGO_WEIGHT_NORMAL, PANGO_STYLE_ITALIC);
+    c->fd_small = font(t->font_body, t->size_small, PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL);
+    c->fd_title = font(t->font_heading, t->size_title, PANGO_WEIGHT_BOLD, PANGO_STYLE_NORMAL);
+    c->fd_heading = font(t->font_heading, t->size_heading,
+                         t->heading_bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL,
+                         PANGO_STYLE_NORMAL);
+    c->fd_name = font(t->font_name, t->size_name,
+                      t->name_bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL);
+    c->fd_label = font(t->font_heading, t->size_label, PANGO_WEIGHT_NORMAL, PANGO_STYLE_NORMAL);
+}
+
+static void ctx_done(struct render_ctx *c)
+{
+    for (size_t k = 0; k < c->nops; k++)
+        op_release(&c->ops[k]);
+    rg_free(c->ops);
+    rg_free(c->main.items);
+    rg_free(c->side.items);
+    PangoFontDescription *fds[] = {c->fd_body,    c->fd_body_bold, c->fd_italic, c->fd_small,
+                                   c->fd_title,   c->fd_heading,   c->fd_name,   c->fd_label};
+    for (size_t i = 0; i < RG_ARRAY_SIZE(fds); i++)
+        if (fds[i])
+            pango_font_description_free(fds[i]);
+    if (c->pc_ltr)
+        g_object_unref(c->pc_ltr);
+    if (c->pc_rtl)
+        g_object_unref(c->pc_rtl);
+    if (c->photo)
+        cairo_surface_destroy(c->photo);
+}
+
+/* Moves the last operation of a page under all the others. */
+static void to_back(struct render_page *pg)
+{
+    struct render_op bg = pg->ops[pg->n - 1];
+    memmove(&pg->ops[1], &pg->ops[0], (pg->n - 1) * sizeof *pg->ops);
+    pg->ops[0] = bg;
+}
+
+static int in_list(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], s))
+            return 1;
+    return 0;
+}
+
+static PangoContext *mk_context(struct rg_renderer *r, PangoLanguage *lang, PangoDirection dir)
+{
+    PangoContext *pc = pango_font_map_create_context(r->fontmap);
+    cairo_font_options_t *fo = cairo_font_options_create();
+    /* Unhinted metrics: positions must not depend on a device resolution. */
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    pango_cairo_context_set_font_options(pc, fo);
+    pango_cairo_context_set_resolution(pc, 72);
+    pango_context_set_round_glyph_positions(pc, FALSE);
+    pango_context_set_language(pc, lang);
+    pango_context_set_base_dir(pc, dir);
+    cairo_font_options_destroy(fo);
+    return pc;
+}
+
+int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_theme *t,
+                  const struct render_locale *loc, const struct rg_render_opts *opts,
+                  struct render_doc *out, struct rg_diags *diags)
+{
+    struct render_ctx c;
+    json_t *basics = rg_json_obj(doc, "basics");
+    int letter = opts->paper && !strcmp(opts->paper, "letter");
+    int pages_main, pages_side = 0;
+
+    memset(&c, 0, sizeof c);
+    memset(out, 0, sizeof *out);
+    c.r = r;
+    c.t = t;
+    c.loc = loc;
+    c.doc = doc;
+    c.diags = diags;
+    c.text_color = t->c_text;
+    c.lang = pango_language_from_string(loc->lang);
+    {
+        /* The document's direction follows its own text (name, label, summary), falling
+         * back to the locale: an English resume with an Arabic project name stays LTR. */
+        const char *probe[] = {S(basics, "name"), S(basics, "label"), S(basics, "summary")};
+        PangoDirection dir = PANGO_DIRECTION_NEUTRAL;
+        for (size_t i = 0; i < RG_ARRAY_SIZE(probe) && dir == PANGO_DIRECTION_NEUTRAL; i++)
+            if (probe[i])
+                dir = base_dir(probe[i]);
+        c.rtl = dir == PANGO_DIRECTION_NEUTRAL ? loc->rtl : dir == PANGO_DIRECTION_RTL;
+    }
+    c.pc_ltr = mk_context(r, c.lang, PANGO_DIRECTION_LTR);
+    c.pc_rtl = mk_context(r, c.lang, PANGO_DIRECTION_RTL);
+    c.page_w = letter ? 612 : 595.276;
+    c.page_h = letter ? 792 : 841.89;
+    c.top = t->m_top;
+    c.bottom = c.page_h - t->m_bottom;
+    ctx_fonts(&c);
+    if (t->photo && S(basics, "image"))
+        (void)render_image_load(S(basics, "image"), opts->base_dir, &c.photo, diags);
+
+    double inner = c.page_w - t->m_left - t->m_right;
+    int two = t->columns == 2;
+    if (two) {
+        double sw = t->sidebar_width, pad = t->sidebar_pad;
+        /* Sidebar on the start side ("left") or the end side, logical coordinates. */
+        if (t->sidebar_left) {
+            c.side.x = t->m_left + pad;
+            c.side.w = sw - 2 * pad;
+            c.main.x = t->m_left + sw + t->gap;
+            c.main.w = inner - sw - t->gap;
+        } else {
+            c.main.x = t->m_left;
+            c.main.w = inner - sw - t->gap;
+            c.side.x = c.page_w - t->m_right - sw + pad;
+            c.side.w = sw - 2 * pad;
+        }
+    } else {
+        c.main.x = t->m_left;
+        c.main.w = inner;
+    }
+
+    c.col = &c.main;
+    int contact_in_side = two && in_list(t->sidebar_sections, t->nsidebar, "contact");
+    header(&c, !contact_in_side);
+    for (size_t i = 0; i < t->nsections; i++)
+        if (!two || !in_list(t->sidebar_sections, t->nsidebar, t->sections[i]))
+            section(&c, t->sections[i], c.main.n ? t->sp_section : 0);
+    if (two) {
+        c.col = &c.side;
+        for (size_t i = 0; i < t->nsidebar; i++)
+            section(&c, t->sidebar_sections[i], c.side.n ? t->sp_section : 0);
+    }
+
+    out->page_w = c.page_w;
+    out->page_h = c.page_h;
+    out->rtl = c.rtl;
+    pages_main = paginate(&c, &c.main, out);
+    if (two)
+        pages_side = paginate(&c, &c.side, out);
+    (void)pages_main;
+    (void)pages_side;
+    if (out->npages == 0) {
+        out->pages = rg_calloc(1, sizeof *out->pages);
+        out->npages = 1;
+    }
+
+    /* Page furniture: header band and photo (page one), the sidebar background, and
+     * "page x of y".  Backgrounds are moved under everything already on the page. */
+    if (t->c_header_bg.set && c.header_h > 0) {
+        struct render_op *o = render_page_push(&out->pages[0], OP_RECT);
+        o->x = 0;
+        o->y = 0;
+        o->w = c.page_w;
+        o->h = c.top + c.header_h + t->sp_section * 0.8;
+        o->color = t->c_header_bg;
+        to_back(&out->pages[0]);
+    }
+    if (c.photo_w > 0) {
+        struct render_op *o = render_page_push(&out->pages[0], OP_IMAGE);
+        o->x = c.main.x + c.main.w - c.photo_w;
+        o->y = c.top;
+        o->w = o->h = c.photo_w;
+        o->image = cairo_surface_reference(c.photo);
+    }
+    for (size_t p = 0; p < out->npages; p++) {
+        if (two && t->c_sidebar_bg.set) {
+            struct render_op *o = render_page_push(&out->pages[p], OP_RECT);
+            o->x = t->sidebar_left ? 0 : c.page_w - t->m_right - t->sidebar_width;
+            o->w = t->sidebar_left ? t->m_left + t->sidebar_width : t->sidebar_width + t->m_right;
+            o->y = 0;
+            o->h = c.page_h;
+            o->color = t->c_sidebar_bg;
+            to_back(&out->pages[p]);
+        }
+        if (out->npages > 1) {
+            char pn[24], pt[24];
+            struct rg_buf f;
+            snprintf(pn, sizeof pn, "%zu", p + 1);
+            snprintf(pt, sizeof pt, "%zu", out->npages);
+            rg_buf_init(&f, 512);
+            for (const char *s = loc->page_fmt; *s;) {
+                if (!strncmp(s, "{page}", 6)) {
+                    (void)rg_buf_puts(&f, pn);
+                    s += 6;
+                } else if (!strncmp(s, "{pages}", 7)) {
+                    (void)rg_buf_puts(&f, pt);
+                    s += 7;
+                } else {
+                    (void)rg_buf_putc(&f, *s++);
+                }
+            }
+            c.col = &c.main;
+            item_new(&c, 0, 0); /* a holder so the layout has an owner in scratch */
+            PangoLayout *l = mk_layout(&c, f.ptr, c.fd_small, inner, FLAG_CENTER, 0);
+            struct line_box *lb;
+            layout_lines(l, &lb);
+            struct render_op *o = render_page_push(&out->pages[p], OP_TEXT);
+            o->layout = l;
+            o->line = 0;
+            o->x = t->m_left;
+            o->y = c.page_h - t->m_bottom / 2 - lb[0].h / 2;
+            o->baseline = o->y + lb[0].baseline;
+            o->color = t->c_muted;
+            rg_free(lb);
+            rg_buf_done(&f);
+        }
+    }
+    ctx_done(&c);
+    return 0;
+}
+
+struct render_op *render_page_push(struct render_page *p, enum render_op_kind kind)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->ops = rg_realloc(p->ops, p->cap * sizeof *p->ops);
+    }
+    struct render_op *op = &p->ops[p->n++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->line = -1;
+    return op;
+}
+
+void render_doc_done(struct render_doc *d)
+{
+    for (size_t p = 0; p < d->npages; p++) {
+        for (size_t k = 0; k < d->pages[p].n; k++)
+            op_release(&d->pages[p].ops[k]);
+        rg_free(d->pages[p].ops);
+    }
+    d->pages = rg_free(d->pages);
+    d->npages = 0;
+}

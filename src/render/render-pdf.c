@@ -1,0 +1,222 @@
+/* Display list -> PDF through cairo: text as real text (subset, embedded fonts with
+ * ToUnicode maps, so the PDF is searchable and ATS-readable), link annotations over the
+ * text they belong to, one outline entry per section, and document metadata.
+ *
+ * Right-to-left documents were laid out in logical coordinates; they are mirrored here,
+ * box by box, so text inside each box keeps the direction pango shaped it with. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cairo-pdf.h>
+
+#include "render-int.h"
+#include "rg/json.h"
+#include "rg/mem.h"
+
+struct sink {
+    struct rg_buf *out;
+    int err;
+};
+
+static cairo_status_t write_buf(void *closure, const unsigned char *data, unsigned int len)
+{
+    struct sink *s = closure;
+    if (!s->err)
+        s->err = rg_buf_append(s->out, data, len);
+    return s->err ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+/* cairo tag attributes quote strings with '...'; a quote or backslash inside is escaped. */
+static void attr_quote(struct rg_buf *b, const char *s)
+{
+    (void)rg_buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'' || *s == '\\')
+            (void)rg_buf_putc(b, '\\');
+        (void)rg_buf_putc(b, *s);
+    }
+    (void)rg_buf_putc(b, '\'');
+}
+
+static double line_x(PangoLayout *l, int line)
+{
+    PangoLayoutIter *it = pango_layout_get_iter(l);
+    PangoRectangle r;
+    for (int i = 0; i < line && pango_layout_iter_next_line(it); i++)
+        ;
+    pango_layout_iter_get_line_extents(it, NULL, &r);
+    pango_layout_iter_free(it);
+    return r.x / (double)PANGO_SCALE;
+}
+
+static double box_width(PangoLayout *l)
+{
+    int w = pango_layout_get_width(l);
+    if (w >= 0)
+        return w / (double)PANGO_SCALE;
+    PangoRectangle r;
+    pango_layout_get_extents(l, NULL, &r);
+    return r.width / (double)PANGO_SCALE;
+}
+
+static void draw_image(cairo_t *cr, const struct render_op *op, double x)
+{
+    double iw = cairo_image_surface_get_width(op->image);
+    double ih = cairo_image_surface_get_height(op->image);
+    double s = fmax(op->w / iw, op->h / ih), r = op->w * 0.12;
+    cairo_save(cr);
+    /* Rounded square, the picture centred and cropped to fill it. */
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x + op->w - r, op->y + r, r, -M_PI / 2, 0);
+    cairo_arc(cr, x + op->w - r, op->y + op->h - r, r, 0, M_PI / 2);
+    cairo_arc(cr, x + r, op->y + op->h - r, r, M_PI / 2, M_PI);
+    cairo_arc(cr, x + r, op->y + r, r, M_PI, 3 * M_PI / 2);
+    cairo_close_path(cr);
+    cairo_clip(cr);
+    cairo_translate(cr, x + (op->w - iw * s) / 2, op->y + (op->h - ih * s) / 2);
+    cairo_scale(cr, s, s);
+    cairo_set_source_surface(cr, op->image, 0, 0);
+    cairo_paint(cr);
+    cairo_restore(cr);
+}
+
+static void set_meta(cairo_surface_t *surf, cairo_pdf_metadata_t key, const char *v)
+{
+    if (v && *v)
+        cairo_pdf_surface_set_metadata(surf, key, v);
+}
+
+static void metadata(cairo_surface_t *surf, const json_t *doc, int64_t when)
+{
+    json_t *b = rg_json_obj(doc, "basics"), *skills = rg_json_arr(doc, "skills"), *s, *k;
+    const char *name = rg_json_nonempty(b, "name"), *label = rg_json_nonempty(b, "label");
+    struct rg_buf kw;
+    size_t i, j;
+    char *title;
+
+    if (name && label)
+        title = rg_asprintf("%s — %s", name, label);
+    else
+        title = rg_strdup(name ? name : label ? label : "Résumé");
+    set_meta(surf, CAIRO_PDF_METADATA_TITLE, title);
+    set_meta(surf, CAIRO_PDF_METADATA_AUTHOR, name);
+    set_meta(surf, CAIRO_PDF_METADATA_SUBJECT, label ? label : "Résumé");
+    set_meta(surf, CAIRO_PDF_METADATA_CREATOR, "ResumeGo 0.1.0");
+    /* Keywords: skill names and their keywords, for search and ATS. */
+    rg_buf_init(&kw, 4096);
+    json_array_foreach(skills, i, s)
+    {
+        const char *n = rg_json_nonempty(s, "name");
+        if (n && rg_buf_printf(&kw, "%s%s", kw.len ? ", " : "", n) < 0)
+            break;
+        json_array_foreach(rg_json_arr(s, "keywords"), j, k)
+        {
+            if (json_is_string(k) && json_string_length(k) &&
+                rg_buf_printf(&kw, "%s%s", kw.len ? ", " : "", json_string_value(k)) < 0)
+                break;
+        }
+    }
+    set_meta(surf, CAIRO_PDF_METADATA_KEYWORDS, kw.ptr);
+    rg_buf_done(&kw);
+    rg_free(title);
+    if (when >= 0) {
+        char date[32];
+        time_t t = (time_t)when;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, date);
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, date);
+    }
+}
+
+int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *lang,
+                     int64_t source_date, struct rg_buf *out, struct rg_errinfo *ei)
+{
+    struct sink sink = {out, 0};
+    cairo_surface_t *surf =
+        cairo_pdf_surface_create_for_stream(write_buf, &sink, d->page_w, d->page_h);
+    cairo_t *cr = cairo_create(surf);
+    struct rg_buf attr;
+    int r = 0;
+
+    (void)lang;
+    rg_buf_init(&attr, 64 * 1024);
+    cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_5);
+    metadata(surf, doc, source_date);
+    for (size_t p = 0; p < d->npages; p++) {
+        const struct render_page *pg = &d->pages[p];
+        for (size_t k = 0; k < pg->n; k++) {
+            const struct render_op *op = &pg->ops[k];
+            double x = op->x;
+            switch (op->kind) {
+            case OP_TEXT: {
+                double bw = box_width(op->layout);
+                if (d->rtl)
+                    x = d->page_w - op->x - bw;
+                cairo_set_source_rgb(cr, op->color.r, op->color.g, op->color.b);
+                if (op->line < 0) {
+                    cairo_move_to(cr, x, op->y);
+                    pango_cairo_show_layout(cr, op->layout);
+                } else {
+                    PangoLayoutLine *line = pango_layout_get_line_readonly(op->layout, op->line);
+                    cairo_move_to(cr, x + line_x(op->layout, op->line), op->baseline);
+                    pango_cairo_show_layout_line(cr, line);
+                }
+                break;
+            }
+            case OP_RECT:
+                if (d->rtl)
+                    x = d->page_w - op->x - op->w;
+                cairo_set_source_rgb(cr, op->color.r, op->color.g, op->color.b);
+                cairo_rectangle(cr, x, op->y, op->w, op->h);
+                cairo_fill(cr);
+                break;
+            case OP_LINE:
+                if (d->rtl)
+                    x = d->page_w - op->x - op->w;
+                cairo_set_source_rgb(cr, op->color.r, op->color.g, op->color.b);
+                cairo_set_line_width(cr, op->width);
+                cairo_move_to(cr, x, op->y);
+                cairo_line_to(cr, x + op->w, op->y + op->h);
+                cairo_stroke(cr);
+                break;
+            case OP_LINK:
+                if (d->rtl)
+                    x = d->page_w - op->x - op->w;
+                rg_buf_reset(&attr);
+                (void)rg_buf_printf(&attr, "rect=[%.2f %.2f %.2f %.2f] uri=", x, op->y, op->w,
+                                    op->h);
+                attr_quote(&attr, op->uri);
+                cairo_tag_begin(cr, CAIRO_TAG_LINK, attr.ptr);
+                cairo_tag_end(cr, CAIRO_TAG_LINK);
+                break;
+            case OP_IMAGE:
+                if (d->rtl)
+                    x = d->page_w - op->x - op->w;
+                draw_image(cr, op, x);
+                break;
+            case OP_DEST: {
+                char dest[64];
+                snprintf(dest, sizeof dest, "page=%zu pos=[%.2f %.2f]", p + 1,
+                         d->rtl ? d->page_w - op->x : op->x, op->y);
+                cairo_pdf_surface_add_outline(surf, CAIRO_PDF_OUTLINE_ROOT, op->name, dest, 0);
+                break;
+            }
+            }
+        }
+        cairo_show_page(cr);
+    }
+    cairo_destroy(cr);
+    cairo_surface_finish(surf);
+    if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS || sink.err) {
+        r = sink.err == RG_ETOOBIG ? RG_ETOOBIG : RG_ERENDER;
+        rg_errinfo_set(ei, r, "writing the PDF failed: %s",
+                       sink.err ? rg_strerror(sink.err) : cairo_status_to_string(cairo_surface_status(surf)));
+    }
+    cairo_surface_destroy(surf);
+    rg_buf_done(&attr);
+    return r;
+}
