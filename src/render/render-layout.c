@@ -1162,6 +1162,11 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
             section(&c, t->sections[i], c.main.n ? t->sp_section : 0);
     if (two) {
         c.col = &c.side;
+        if (t->c_header_bg.set && c.header_h > 0) {
+            /* The band spans the page: the sidebar starts below it on page one. */
+            struct item *sp = item_new(&c, 0, 0);
+            sp->h = c.header_h + t->sp_section * 0.8 + t->sp_section;
+        }
         for (size_t i = 0; i < t->nsidebar; i++)
             section(&c, t->sidebar_sections[i], c.side.n ? t->sp_section : 0);
     }

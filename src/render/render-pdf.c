@@ -121,7 +121,13 @@ static void metadata(cairo_surface_t *surf, const json_t *doc, int64_t when)
     set_meta(surf, CAIRO_PDF_METADATA_KEYWORDS, kw.ptr);
     rg_buf_done(&kw);
     rg_free(title);
-    if (when >= 0) {
+    if (when < 0) {
+        /* No date given: write none (an empty value makes cairo leave the entry out)
+         * rather than "now", so the same input always gives the same bytes and the
+         * content-addressed store deduplicates renders. */
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, "");
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, "");
+    } else {
         char date[32];
         time_t t = (time_t)when;
         struct tm tm;
@@ -146,6 +152,10 @@ int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *
     rg_buf_init(&attr, 64 * 1024);
     cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_5);
     metadata(surf, doc, source_date);
+    /* cairo 1.16 reserves structure elements for link annotations and only writes them
+     * inside a structure tree; without one the file references objects it never wrote
+     * (qpdf: "object 5 0 not found").  One Document element makes the tree whole. */
+    cairo_tag_begin(cr, "Document", "");
     for (size_t p = 0; p < d->npages; p++) {
         const struct render_page *pg = &d->pages[p];
         for (size_t k = 0; k < pg->n; k++) {
@@ -207,6 +217,8 @@ int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *
             }
             }
         }
+        if (p + 1 == d->npages)
+            cairo_tag_end(cr, "Document");
         cairo_show_page(cr);
     }
     cairo_destroy(cr);
