@@ -22,6 +22,7 @@
 #include "render-int.h"
 #include "rg/json.h"
 #include "rg/mem.h"
+#include "rg/resume.h"
 
 struct item {
     double h, before;
@@ -272,29 +273,6 @@ static int starts_with_bullet(const char *s)
     return 0;
 }
 
-/* A link target for a URL as people write it: trimmed, junk like "github: " before the
- * scheme removed, https:// added when there is no scheme.  NULL when it cannot be one. */
-static char *link_url(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    const char *sch = strstr(s, "://");
-    if (sch) {
-        const char *b = sch;
-        while (b > s && (g_ascii_isalnum(b[-1]) || b[-1] == '+' || b[-1] == '-' || b[-1] == '.'))
-            b--;
-        if (b == sch) /* "linkedin: //www.x" */
-            return rg_asprintf("https:%s", sch + 1);
-        s = b;
-        return strchr(s, ' ') ? NULL : rg_strdup(s);
-    }
-    if (!strncmp(s, "mailto:", 7) || !strncmp(s, "tel:", 4))
-        return rg_strdup(s);
-    if (!*s || strchr(s, ' ') || !strchr(s, '.'))
-        return NULL;
-    return rg_asprintf("https://%s", s);
-}
-
 static char *tel_url(const char *phone)
 {
     struct rg_buf b;
@@ -520,7 +498,7 @@ static void emit_entry(struct render_ctx *c, const struct entry *e, double befor
 {
     const struct render_theme *t = c->t;
     struct rg_buf dates, sub;
-    char *uri = e->url ? link_url(e->url) : NULL;
+    char *uri = e->url ? rg_url_normalize(e->url) : NULL;
     const char *title = e->title ? e->title : e->org;
     const char *org = e->title ? e->org : NULL;
 
@@ -556,7 +534,7 @@ static void emit_entry(struct render_ctx *c, const struct entry *e, double befor
         g_object_unref(l);
     }
     if (e->show_url) {
-        char *u = link_url(e->show_url);
+        char *u = rg_url_normalize(e->show_url);
         flow_text(c, e->show_url, c->fd_small, 0, 1, &t->c_accent, u, 1);
         rg_free(u);
     }
@@ -798,7 +776,7 @@ static size_t contacts(struct render_ctx *c, struct contact *v, size_t max)
     }
     if ((s = S(b, "url")) && n < max) {
         v[n].text = rg_strdup(s);
-        v[n++].uri = link_url(s);
+        v[n++].uri = rg_url_normalize(s);
     }
     if (loc && n < max) {
         struct rg_buf lb;
@@ -820,7 +798,7 @@ static size_t contacts(struct render_ctx *c, struct contact *v, size_t max)
             v[n].text = rg_asprintf("%s: %s", net, user);
         else
             v[n].text = rg_strdup(url ? url : user);
-        v[n++].uri = url ? link_url(url) : NULL;
+        v[n++].uri = url ? rg_url_normalize(url) : NULL;
     }
     return n;
 }

@@ -9,6 +9,7 @@
 #include "render-int.h"
 #include "rg/json.h"
 #include "rg/mem.h"
+#include "rg/resume.h"
 
 static char *dup_str(json_t *o, const char *key, const char *def)
 {
@@ -78,32 +79,11 @@ const char *render_locale_label(const struct render_locale *l, const char *key, 
     return s ? s : def;
 }
 
-/* YYYY, YYYY-MM or YYYY-MM-DD; month/day 0 when absent.  The loader has already warned
- * about anything else, which is then printed as written. */
-static int parse_date(const char *s, int *y, int *m)
-{
-    int yy = 0, mm = 0, dd = 0, n = 0;
-    if (sscanf(s, "%4d%n", &yy, &n) != 1 || n != 4)
-        return -EINVAL;
-    if (s[n] == '\0')
-        goto ok;
-    if (sscanf(s + n, "-%2d%n", &mm, &n) != 1 || mm < 1 || mm > 12)
-        return -EINVAL;
-    s += 4 + n;
-    if (*s == '\0')
-        goto ok;
-    if (sscanf(s, "-%2d%n", &dd, &n) != 1 || s[n] != '\0' || dd < 1 || dd > 31)
-        return -EINVAL;
-ok:
-    *y = yy;
-    *m = mm;
-    return 0;
-}
-
 void render_locale_date(const struct render_locale *l, struct rg_buf *b, const char *date)
 {
-    int y, m;
-    if (parse_date(date, &y, &m) < 0) {
+    int y, m, d;
+    /* The loader has already warned about dates that are not dates: they print as written. */
+    if (rg_date_parse(date, &y, &m, &d) < 0) {
         (void)rg_buf_puts(b, date);
         return;
     }
