@@ -102,10 +102,23 @@ static void op_release(struct render_op *op)
 
 /* ---- text --------------------------------------------------------------------------- */
 
+/* Fonts tried, in order, for characters the theme's font lacks.  Named rather than left
+ * to fontconfig's general fallback so that every machine with the project's font
+ * packages draws the same glyphs: Noto Sans Arabic keeps Arabic words whole for text
+ * extraction (fonts with cursive attachment split them), Hebrew and symbols come from
+ * Noto.  Emoji are left to fontconfig (naming Noto Color Emoji here makes fontconfig
+ * put it first, digits and all).  CJK is left out on purpose: fontconfig then picks the CJK face by the
+ * document's language, which decides the glyph forms (SC, TC, JP, KR). */
+#define FALLBACK_FAMILIES                                                                          \
+    "Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Symbols, Noto Sans Symbols2, "       \
+    "Noto Sans Math, DejaVu Sans"
+
 static PangoFontDescription *font(const char *family, double size, PangoWeight w, PangoStyle s)
 {
     PangoFontDescription *fd = pango_font_description_new();
-    pango_font_description_set_family(fd, family);
+    char *fams = rg_asprintf("%s, %s", family, FALLBACK_FAMILIES);
+    pango_font_description_set_family(fd, fams);
+    rg_free(fams);
     pango_font_description_set_absolute_size(fd, size * PANGO_SCALE);
     pango_font_description_set_weight(fd, w);
     pango_font_description_set_style(fd, s);
@@ -147,8 +160,14 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
         pango_layout_set_alignment(l, c->rtl ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT);
     pango_attr_list_insert(al, pango_attr_font_features_new("liga=0,clig=0,dlig=0,hlig=0"));
     pango_attr_list_insert(al, pango_attr_language_new(c->lang));
-    if (tracking > 0 && !rtl)
+    if (tracking > 0 && !rtl) {
+        /* Text extractors (poppler, ATS parsers) split letters spaced wider than about a
+         * tenth of the font size into separate words: "S U M M A R Y".  Stay under it. */
+        double cap = 0.07 * pango_font_description_get_size(fd) / PANGO_SCALE;
+        if (tracking > cap)
+            tracking = cap;
         pango_attr_list_insert(al, pango_attr_letter_spacing_new((int)(tracking * PANGO_SCALE)));
+    }
     if (flags & FLAG_UPPER)
         text = upper = g_utf8_strup(text, -1);
     pango_layout_set_text(l, text, -1);
