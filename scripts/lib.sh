@@ -18,6 +18,9 @@ PKGS_FONTS="fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fonts-dejavu-c
   fonts-liberation2 fonts-crosextra-carlito fonts-ebgaramond fonts-lato"
 PKGS_TEST="poppler-utils qpdf python3"
 PKGS_BENCH="hyperfine"
+# rg-core: its libraries, the servers it talks to, and the API load benchmark.
+PKGS_CORE="libmicrohttpd-dev libpq-dev libhiredis-dev libargon2-dev libssl-dev postgresql-15
+  postgresql-client-15 redis-server redis-tools curl wrk caddy"
 
 # Installs the packages named in "$@" that are not installed yet.  Quick (one dpkg-query)
 # when everything is present; runs `apt-get update` at most once per call.

@@ -15,6 +15,7 @@ static const char usage[] =
     "  render    render JSON Resume files to PDF\n"
     "  validate  check JSON Resume files and print every problem with its JSON pointer\n"
     "  themes    list the themes\n"
+    "  migrate   apply the database migrations (PostgreSQL)\n"
     "\n"
     "`resumego <command> --help` describes each command.\n"
     "exit codes: 0 ok, 1 input rejected, 2 usage error, 3 internal error\n";
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
         return cli_validate_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "themes"))
         return cli_themes_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return cli_migrate_main(argc - 1, argv + 1);
     fprintf(stderr, "resumego: unknown command \"%s\"\n\n%s", cmd, usage);
     return CLI_EXIT_USAGE;
 }

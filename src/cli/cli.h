@@ -14,6 +14,7 @@ enum {
 int cli_render_main(int argc, char **argv);
 int cli_validate_main(int argc, char **argv);
 int cli_themes_main(int argc, char **argv);
+int cli_migrate_main(int argc, char **argv);
 
 /* Prints the diagnostics as `warning: /work/2/startDate: "2019-02-30" is not a date`,
  * prefixed with `file: ` when file is not NULL. */

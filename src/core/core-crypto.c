@@ -1,0 +1,134 @@
+/* Small cryptographic helpers: kernel randomness, SHA-256, encodings, RFC 6238 TOTP.
+ * Hashes and HMAC come from OpenSSL's libcrypto; nothing here is home-made crypto. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core.h"
+#include "rg/mem.h"
+
+void core_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t k = getrandom(p, n, 0);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            RG_ASSERT(!"getrandom failed");
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+void core_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    static const char hex[] = "0123456789abcdef";
+    SHA256(data, len, md);
+    for (size_t i = 0; i < sizeof md; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+void core_b64url(const void *data, size_t n, char *out, size_t cap)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *p = data;
+    size_t o = 0;
+    RG_ASSERT(cap >= (n + 2) / 3 * 4 + 1);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        out[o++] = al[(v >> 18) & 63];
+        out[o++] = al[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = al[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = al[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+void core_base32(const void *data, size_t n, char *out, size_t cap)
+{
+    const unsigned char *p = data;
+    uint32_t buf = 0;
+    int bits = 0;
+    size_t o = 0;
+    RG_ASSERT(cap >= (n * 8 + 4) / 5 + 1);
+    for (size_t i = 0; i < n; i++) {
+        buf = (buf << 8) | p[i];
+        bits += 8;
+        while (bits >= 5) {
+            out[o++] = b32[(buf >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits)
+        out[o++] = b32[(buf << (5 - bits)) & 31];
+    out[o] = '\0';
+}
+
+int core_base32_decode(const char *s, unsigned char *out, size_t cap)
+{
+    uint32_t buf = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *s; s++) {
+        char ch = *s;
+        if (ch == '=' || ch == ' ')
+            continue;
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        const char *pos = strchr(b32, ch);
+        if (!pos || !ch)
+            return -EINVAL;
+        buf = (buf << 5) | (uint32_t)(pos - b32);
+        bits += 5;
+        if (bits >= 8) {
+            if (o == cap)
+                return -EINVAL;
+            out[o++] = (unsigned char)(buf >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    return (int)o;
+}
+
+unsigned core_totp(const unsigned char *key, size_t keylen, uint64_t step)
+{
+    unsigned char msg[8], md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    for (int i = 7; i >= 0; i--) {
+        msg[i] = (unsigned char)(step & 0xff);
+        step >>= 8;
+    }
+    HMAC(EVP_sha1(), key, (int)keylen, msg, sizeof msg, md, &mdlen);
+    /* RFC 4226 5.3 dynamic truncation. */
+    unsigned off = md[mdlen - 1] & 0x0f;
+    uint32_t bin = ((uint32_t)(md[off] & 0x7f) << 24) | ((uint32_t)md[off + 1] << 16) |
+                   ((uint32_t)md[off + 2] << 8) | md[off + 3];
+    return bin % 1000000;
+}
+
+int core_streq_ct(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return 0;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}

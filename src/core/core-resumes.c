@@ -1,0 +1,1094 @@
+/* Resumes: CRUD with optimistic concurrency, version history, trash, import/export.
+ *
+ * Concurrency: resumes.version is a write counter and the ETag.  Every write is ONE SQL
+ * statement guarded by `version = <If-Match>`: under READ COMMITTED the second of two
+ * writers holding the same ETag waits for the first's row lock, re-checks the guard on
+ * the new row, matches nothing and gets 412.  Content writes insert the new version into
+ * resume_versions in the same statement (a data-modifying CTE), so history and current
+ * state can never disagree.
+ *
+ * Bodies: the `data` member goes through rg_resume_load, the renderer's generous loader:
+ * legacy keys are mapped, unknown keys kept, and its warnings come back in the reply.
+ *
+ * Cache (Redis, cache-aside): cache:resume:<id>:current holds "<version> <uid> <reply>".
+ * After a write commits, the writer stores the bare marker "<version>"; a reader that
+ * misses (or finds a marker) reads PostgreSQL and fills the key only if what it read is
+ * not older than what is there (one Lua script compares).  So a slow reader can never
+ * put back a version that a writer has already replaced. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "rg/json.h"
+#include "rg/log.h"
+#include "rg/mem.h"
+#include "rg/render.h"
+
+#define TITLE_MAX 200
+#define LIST_DEFAULT 20
+#define LIST_MAX 100
+
+#define TS(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define RCOLS "id, title, version, data, " TS("created_at") ", " TS("updated_at")
+#define VERSION_INSERT                                                                             \
+    "v AS (INSERT INTO resume_versions (resume_id, version, title, data, created_at) "             \
+    "SELECT id, version, title, data, updated_at FROM u) "
+
+static const struct core_stmt st_create = {
+    "resume_create",
+    "WITH u AS (INSERT INTO resumes (user_id, title, data) VALUES ($1, $2, $3::json) RETURNING *), "
+    VERSION_INSERT "SELECT " RCOLS " FROM u",
+    3, 0};
+static const struct core_stmt st_get = {
+    "resume_get",
+    "SELECT " RCOLS " FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2, 1};
+static const struct core_stmt st_version_of = {
+    "resume_version_of",
+    "SELECT version FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2, 1};
+static const struct core_stmt st_update = {
+    "resume_update",
+    "WITH u AS (UPDATE resumes SET title = $4, data = $5::json, version = version + 1, "
+    "updated_at = now() WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL AND version = $3 "
+    "RETURNING *), " VERSION_INSERT "SELECT " RCOLS " FROM u",
+    5, 0};
+static const struct core_stmt st_delete = {
+    "resume_delete",
+    "UPDATE resumes SET deleted_at = now(), version = version + 1, updated_at = now() "
+    "WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL AND version = $3 RETURNING version",
+    3, 0};
+static const struct core_stmt st_undelete = {
+    "resume_undelete",
+    "UPDATE resumes SET deleted_at = NULL, version = version + 1, updated_at = now() "
+    "WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL "
+    "AND deleted_at > now() - make_interval(days => $3::int) RETURNING " RCOLS,
+    3, 0};
+static const struct core_stmt st_list = {
+    "resume_list",
+    "SELECT id, title, version, " TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", "
+    "(extract(epoch FROM created_at) * 1000000)::bigint FROM resumes WHERE user_id = $1 AND "
+    "CASE WHEN $2::bool THEN deleted_at > now() - make_interval(days => $6::int) "
+    "ELSE deleted_at IS NULL END AND ($3::bigint IS NULL OR (created_at, id) < "
+    "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
+    "ORDER BY created_at DESC, id DESC LIMIT $5",
+    6, 1};
+static const struct core_stmt st_versions = {
+    "resume_versions",
+    "SELECT version, title, " TS("created_at") " FROM resume_versions WHERE resume_id = $1 "
+    "AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3",
+    3, 1};
+static const struct core_stmt st_version_get = {
+    "resume_version_get",
+    "SELECT v.version, v.title, v.data, " TS("v.created_at") " FROM resume_versions v "
+    "JOIN resumes r ON r.id = v.resume_id WHERE v.resume_id = $1 AND v.version = $3 "
+    "AND r.user_id = $2 AND r.deleted_at IS NULL",
+    3, 1};
+static const struct core_stmt st_version_exists = {
+    "resume_version_exists",
+    "SELECT 1 FROM resume_versions WHERE resume_id = $1 AND version = $2", 2, 1};
+static const struct core_stmt st_version_restore = {
+    "resume_version_restore",
+    "WITH src AS (SELECT title, data FROM resume_versions WHERE resume_id = $1 AND version = $4), "
+    "u AS (UPDATE resumes r SET title = src.title, data = src.data, version = r.version + 1, "
+    "updated_at = now() FROM src WHERE r.id = $1 AND r.user_id = $2 AND r.deleted_at IS NULL "
+    "AND r.version = $3 RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS " FROM u",
+    4, 0};
+static const struct core_stmt st_purge = {
+    "resume_purge",
+    "DELETE FROM resumes WHERE deleted_at < now() - make_interval(days => $1::int)", 1, 1};
+static const struct core_stmt st_share_get = {
+    "share_get",
+    "SELECT share_slug, share_views, " TS("shared_at") " FROM resumes WHERE id = $1 AND "
+    "user_id = $2 AND deleted_at IS NULL",
+    2, 1};
+static const struct core_stmt st_share_create = {
+    "share_create",
+    "UPDATE resumes SET share_views = CASE WHEN share_slug IS NULL THEN 0 ELSE share_views END, "
+    "shared_at = COALESCE(shared_at, now()), share_slug = COALESCE(share_slug, $3) "
+    "WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL "
+    "RETURNING share_slug, share_views, " TS("shared_at") ", share_slug = $3",
+    3, 0};
+static const struct core_stmt st_share_delete = {
+    "share_delete",
+    "UPDATE resumes SET share_slug = NULL, shared_at = NULL WHERE id = $1 AND user_id = $2 "
+    "AND deleted_at IS NULL AND share_slug IS NOT NULL RETURNING id",
+    2, 1};
+static const struct core_stmt st_public_get = {
+    "public_get",
+    "UPDATE resumes SET share_views = share_views + 1 WHERE share_slug = $1 AND deleted_at IS NULL "
+    "RETURNING title, data, " TS("updated_at"),
+    1, 0};
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+/* Resume ids are UUIDs; anything else cannot exist, and is answered like a missing resume
+ * (404) without asking the database.  Lower-cases in place so cache keys agree. */
+static int uuid_ok(char *s)
+{
+    static const int dash[] = {8, 13, 18, 23};
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        int is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
+        if (is_dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+        s[i] = (char)tolower((unsigned char)s[i]);
+    }
+    return 1;
+}
+
+static void not_found(struct core_req *req)
+{
+    core_reply_error(req, 404, "not_found", "resume not found", NULL);
+}
+
+/* Fetches and checks the {id} path parameter, replying 404 itself. */
+static const char *resume_id(struct core_req *req)
+{
+    if (!req->params[0] || !uuid_ok(req->params[0])) {
+        not_found(req);
+        return NULL;
+    }
+    return req->params[0];
+}
+
+static void set_etag(struct core_req *req, const char *version)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", version);
+    core_header_add(req, "ETag", etag);
+}
+
+/* Parses If-Match into *ret_version; -1 for `*`.  Replies 428/412 itself and returns 0
+ * when the request must stop. */
+static int if_match(struct core_req *req, int64_t *ret_version)
+{
+    const char *h = core_req_header(req, "If-Match");
+    if (!h) {
+        core_reply_error(req, 428, "precondition_required",
+                         "send If-Match with the ETag you read, so that no update is lost", NULL);
+        return 0;
+    }
+    while (*h == ' ')
+        h++;
+    if (strcmp(h, "*") == 0) {
+        *ret_version = -1;
+        return 1;
+    }
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    if (*h == '"')
+        h++;
+    char *end;
+    errno = 0;
+    long long v = strtoll(h, &end, 10);
+    if (errno || end == h || v <= 0 || (*end && *end != '"')) {
+        core_reply_error(req, 412, "precondition_failed", "If-Match does not name a version", NULL);
+        return 0;
+    }
+    *ret_version = v;
+    return 1;
+}
+
+/* Appends the JSON reply for a row of RCOLS. */
+static int row_json(struct rg_buf *b, PGresult *res, int row, const json_t *warnings)
+{
+    int r = 0;
+    r |= rg_buf_printf(b, "{\"id\":\"%s\",\"title\":", PQgetvalue(res, row, 0));
+    r |= rg_json_quote(b, PQgetvalue(res, row, 1), (size_t)PQgetlength(res, row, 1));
+    r |= rg_buf_printf(b, ",\"version\":%s,\"data\":", PQgetvalue(res, row, 2));
+    /* The data column holds JSON that we wrote: copied as is, never re-parsed. */
+    r |= rg_buf_append(b, PQgetvalue(res, row, 3), (size_t)PQgetlength(res, row, 3));
+    r |= rg_buf_printf(b, ",\"created_at\":\"%s\",\"updated_at\":\"%s\"", PQgetvalue(res, row, 4),
+                       PQgetvalue(res, row, 5));
+    if (warnings) {
+        char *w = json_dumps(warnings, JSON_COMPACT);
+        r |= rg_buf_printf(b, ",\"warnings\":%s", w);
+        rg_free(w);
+    }
+    r |= rg_buf_putc(b, '}');
+    return r ? RG_ETOOBIG : 0;
+}
+
+/* Replies with the resume in row 0 of res (RCOLS) and its ETag. */
+static void reply_row(struct core_req *req, unsigned status, PGresult *res, const json_t *warnings)
+{
+    struct rg_buf b;
+    rg_buf_init(&b, 8u * 1024 * 1024);
+    if (row_json(&b, res, 0, warnings) < 0) {
+        rg_buf_done(&b);
+        core_reply_error(req, 500, "internal", "reply too large", NULL);
+        return;
+    }
+    set_etag(req, PQgetvalue(res, 0, 2));
+    core_reply_raw(req, status, "application/json", b.ptr, b.len);
+    rg_buf_done(&b);
+}
+
+/* ---- cache --------------------------------------------------------------------------- */
+
+/* Stores ARGV[2] unless the key holds a newer version, or the same version with a body
+ * (a marker of the same version is replaced by its body). */
+static const char cache_script[] =
+    "local c = redis.call('GET', KEYS[1]) "
+    "local nv = tonumber(ARGV[1]) "
+    "if c then "
+    "  local sp = string.find(c, ' ', 1, true) "
+    "  local v = tonumber(sp and string.sub(c, 1, sp - 1) or c) "
+    "  if v and (v > nv or (v == nv and sp)) then return 0 end "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+    "return 1";
+
+static void cache_key(char *buf, size_t n, const char *id)
+{
+    core_rkey(buf, n, "cache:resume:%s:current", id);
+}
+
+static void cache_store(const char *id, const char *version, const char *val, size_t len)
+{
+    char key[128], ttl[24];
+    redisReply *rep = NULL;
+    cache_key(key, sizeof key, id);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->cache_ttl_ms);
+    const char *argv[] = {"EVAL", cache_script, "1", key, version, val, ttl};
+    size_t lens[] = {4, sizeof cache_script - 1, 1, strlen(key), strlen(version), len, strlen(ttl)};
+    /* A failed cache write only costs a later miss. */
+    if (core_redis_argv(0, &rep, 7, argv, lens) == 0)
+        freeReplyObject(rep);
+}
+
+/* After a committed write: a marker that blocks older fills. */
+static void cache_invalidate(const char *id, int64_t version)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%" PRId64, version);
+    cache_store(id, v, v, strlen(v));
+}
+
+/* Serves a GET from the cache when it can.  Returns 1 when it replied. */
+static int cache_serve(struct core_req *req, const char *id)
+{
+    char key[128];
+    redisReply *rep = NULL;
+    int served = 0;
+
+    cache_key(key, sizeof key, id);
+    if (core_redis_cmd(1, &rep, "GET %s", key) < 0)
+        return 0;
+    if (rep->type == REDIS_REPLY_STRING) {
+        /* "<version> <uid> <json>" */
+        char *sp1 = memchr(rep->str, ' ', rep->len);
+        char *sp2 = sp1 ? memchr(sp1 + 1, ' ', rep->len - (size_t)(sp1 + 1 - rep->str)) : NULL;
+        if (sp2 && strtoll(sp1 + 1, NULL, 10) == req->uid) {
+            char version[24];
+            snprintf(version, sizeof version, "%.*s", (int)(sp1 - rep->str), rep->str);
+            set_etag(req, version);
+            const char *inm = core_req_header(req, "If-None-Match");
+            char etag[32];
+            snprintf(etag, sizeof etag, "\"%s\"", version);
+            if (inm && strcmp(inm, etag) == 0)
+                core_reply_empty(req, 304);
+            else
+                core_reply_raw(req, 200, "application/json", sp2 + 1,
+                               rep->len - (size_t)(sp2 + 1 - rep->str));
+            served = 1;
+        }
+    }
+    freeReplyObject(rep);
+    return served;
+}
+
+/* ---- loading bodies ------------------------------------------------------------------ */
+
+struct loaded {
+    char *data;       /* normalised JSON text */
+    json_t *warnings; /* [{"pointer","message"}] */
+};
+
+static void loaded_done(struct loaded *l)
+{
+    l->data = rg_free(l->data);
+    json_decref(l->warnings);
+    l->warnings = NULL;
+}
+
+/* Runs the resume loader over buf; pointers in replies get prefix (e.g. "/data").
+ * Replies 413/422 itself and returns a negative value on rejection. */
+static int load_resume(struct core_req *req, const char *buf, size_t len, const char *prefix,
+                       struct loaded *out)
+{
+    struct rg_diags diags = {0};
+    struct rg_errinfo ei = {0};
+    json_t *doc = NULL;
+    char ptr[512];
+    int r;
+
+    r = rg_resume_load(buf, len, 0, &doc, &diags, &ei);
+    if (r == RG_ETOOBIG) {
+        core_reply_error(req, 413, "body_too_large", "the resume is too large", prefix);
+        goto out;
+    }
+    if (r == RG_EINPUT || r == RG_EJSON || r == RG_EUTF8) {
+        const char *msg = ei.msg[0] ? ei.msg : "the resume was rejected";
+        snprintf(ptr, sizeof ptr, "%s", prefix);
+        for (size_t i = 0; i < diags.n; i++)
+            if (diags.v[i].level == RG_DIAG_ERROR) {
+                snprintf(ptr, sizeof ptr, "%s%s", prefix, diags.v[i].pointer);
+                msg = diags.v[i].message;
+                break;
+            }
+        core_reply_error(req, 422, "invalid_resume", msg, ptr);
+        goto out;
+    }
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.load_failed");
+        goto out;
+    }
+    if (!json_is_object(doc)) {
+        core_reply_error(req, 422, "invalid_resume", "a resume is a JSON object", prefix);
+        r = -EINVAL;
+        goto out;
+    }
+    out->warnings = json_array();
+    for (size_t i = 0; i < diags.n; i++) {
+        snprintf(ptr, sizeof ptr, "%s%s", prefix, diags.v[i].pointer);
+        json_array_append_new(out->warnings, json_pack("{s:s, s:s}", "pointer", ptr, "message",
+                                                       diags.v[i].message));
+    }
+    out->data = json_dumps(doc, JSON_COMPACT);
+    r = 0;
+out:
+    json_decref(doc);
+    rg_diags_done(&diags);
+    return r < 0 ? r : 0;
+}
+
+/* The title of a resume: the one given, else the person's name, else a placeholder.
+ * Replies 422 and returns NULL on a bad title; the result is a new string. */
+static char *pick_title(struct core_req *req, const json_t *title, const char *data)
+{
+    if (title && !json_is_null(title)) {
+        if (!json_is_string(title) || json_string_length(title) > TITLE_MAX ||
+            json_string_length(title) == 0) {
+            core_reply_error(req, 422, "invalid_field", "title must be a string of 1 to 200 bytes",
+                             "/title");
+            return NULL;
+        }
+        return rg_strdup(json_string_value(title));
+    }
+    json_t *doc = json_loads(data, 0, NULL);
+    const char *name = rg_json_nonempty(rg_json_obj(doc, "basics"), "name");
+    char *t = rg_strndup(name ? name : "Untitled resume", TITLE_MAX);
+    json_decref(doc);
+    return t;
+}
+
+/* Reads {"title"?, "data"} from the body (object checks, loader) into *ret_title/out. */
+static int read_resume_body(struct core_req *req, json_t *body, char **ret_title, struct loaded *out)
+{
+    json_t *data = json_object_get(body, "data");
+    if (!json_is_object(body)) {
+        core_reply_error(req, 422, "invalid_body", "the body must be a JSON object", "");
+        return -EINVAL;
+    }
+    if (!data) {
+        core_reply_error(req, 422, "invalid_field", "data (the JSON Resume document) is required", "/data");
+        return -EINVAL;
+    }
+    if (!json_is_object(data)) {
+        core_reply_error(req, 422, "invalid_field", "data must be a JSON object", "/data");
+        return -EINVAL;
+    }
+    char *text = json_dumps(data, JSON_COMPACT);
+    int r = load_resume(req, text, strlen(text), "/data", out);
+    rg_free(text);
+    if (r < 0)
+        return r;
+    *ret_title = pick_title(req, json_object_get(body, "title"), out->data);
+    if (!*ret_title) {
+        loaded_done(out);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void create_from(struct core_req *req, const char *title, struct loaded *l)
+{
+    PGresult *res = NULL;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {uid, title, l->data};
+    int r = core_pg_exec(&st_create, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.create_failed");
+        return;
+    }
+    char loc[128];
+    snprintf(loc, sizeof loc, "/api/v1/resumes/%s", PQgetvalue(res, 0, 0));
+    core_header_add(req, "Location", loc);
+    reply_row(req, 201, res, l->warnings);
+    PQclear(res);
+}
+
+/* Decides between 404 and 412 after a guarded write matched no row. */
+static void write_missed(struct core_req *req, const char *id, const char *uid)
+{
+    PGresult *res = NULL;
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_version_of, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_check_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        not_found(req);
+    } else {
+        set_etag(req, PQgetvalue(res, 0, 0));
+        core_reply_error(req, 412, "precondition_failed",
+                         "the resume changed since you read it; reload and retry", NULL);
+    }
+    PQclear(res);
+}
+
+/* Current version for If-Match: * (0 and a reply when it does not exist). */
+static int64_t current_version(struct core_req *req, const char *id, const char *uid)
+{
+    PGresult *res = NULL;
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_version_of, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_check_failed");
+        return 0;
+    }
+    int64_t v = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (!v)
+        not_found(req);
+    PQclear(res);
+    return v;
+}
+
+/* Runs the guarded update and replies (200 + ETag, 404 or 412). */
+static void update_guarded(struct core_req *req, const char *id, int64_t version,
+                           const char *title, struct loaded *l)
+{
+    PGresult *res = NULL;
+    char uid[24], ver[24];
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    if (version < 0 && !(version = current_version(req, id, uid)))
+        return;
+    snprintf(ver, sizeof ver, "%" PRId64, version);
+    const char *p[] = {id, uid, ver, title, l->data};
+    int r = core_pg_exec(&st_update, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.update_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        write_missed(req, id, uid);
+    } else {
+        cache_invalidate(id, strtoll(PQgetvalue(res, 0, 2), NULL, 10));
+        reply_row(req, 200, res, l->warnings);
+    }
+    PQclear(res);
+}
+
+/* ---- handlers ------------------------------------------------------------------------ */
+
+void core_h_resumes_create(struct core_req *req)
+{
+    json_t *body = NULL;
+    struct loaded l = {0};
+    char *title = NULL;
+
+    if (core_req_json(req, 0, &body) < 0 || read_resume_body(req, body, &title, &l) < 0)
+        goto out;
+    create_from(req, title, &l);
+out:
+    rg_free(title);
+    loaded_done(&l);
+    json_decref(body);
+}
+
+void core_h_resumes_import(struct core_req *req)
+{
+    json_t *probe = NULL;
+    struct loaded l = {0};
+    char *title = NULL;
+
+    /* The body is the JSON Resume document itself (any version); parsing it first gives the
+     * same 400/415 answers as every other route. */
+    if (core_req_json(req, 0, &probe) < 0)
+        goto out;
+    if (load_resume(req, req->body.ptr, req->body.len, "", &l) < 0)
+        goto out;
+    const char *qt = core_req_query(req, "title");
+    json_t *jt = qt ? json_string(qt) : NULL;
+    title = pick_title(req, jt, l.data);
+    json_decref(jt);
+    if (!title)
+        goto out;
+    create_from(req, title, &l);
+out:
+    rg_free(title);
+    loaded_done(&l);
+    json_decref(probe);
+}
+
+void core_h_resume_get(struct core_req *req)
+{
+    PGresult *res = NULL;
+    struct rg_buf b;
+    char uid[24];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    if (cache_serve(req, id))
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.get_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        not_found(req);
+        return;
+    }
+    /* Build "<version> <uid> " + reply once; the reply is its tail. */
+    rg_buf_init(&b, 8u * 1024 * 1024);
+    (void)rg_buf_printf(&b, "%s %s ", PQgetvalue(res, 0, 2), uid);
+    size_t head = b.len;
+    if (row_json(&b, res, 0, NULL) < 0) {
+        core_reply_error(req, 500, "internal", "reply too large", NULL);
+        goto out;
+    }
+    cache_store(id, PQgetvalue(res, 0, 2), b.ptr, b.len);
+    set_etag(req, PQgetvalue(res, 0, 2));
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(res, 0, 2));
+    const char *inm = core_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0)
+        core_reply_empty(req, 304);
+    else
+        core_reply_raw(req, 200, "application/json", b.ptr + head, b.len - head);
+out:
+    rg_buf_done(&b);
+    PQclear(res);
+}
+
+void core_h_resume_put(struct core_req *req)
+{
+    json_t *body = NULL;
+    struct loaded l = {0};
+    char *title = NULL;
+    int64_t version;
+    const char *id = resume_id(req);
+
+    if (!id || !if_match(req, &version))
+        goto out;
+    if (core_req_json(req, 0, &body) < 0 || read_resume_body(req, body, &title, &l) < 0)
+        goto out;
+    update_guarded(req, id, version, title, &l);
+out:
+    rg_free(title);
+    loaded_done(&l);
+    json_decref(body);
+}
+
+void core_h_resume_patch(struct core_req *req)
+{
+    json_t *patch = NULL, *cur = NULL, *merged = NULL;
+    PGresult *res = NULL;
+    struct loaded l = {0};
+    char *title = NULL, uid[24];
+    int64_t version;
+    const char *id = resume_id(req);
+
+    if (!id || !if_match(req, &version))
+        goto out;
+    if (core_req_json(req, 1, &patch) < 0)
+        goto out;
+    if (!json_is_object(patch)) {
+        core_reply_error(req, 422, "invalid_body", "a merge patch for a resume is a JSON object", "");
+        goto out;
+    }
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.get_failed");
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        not_found(req);
+        goto out;
+    }
+    int64_t have = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    if (version >= 0 && version != have) {
+        set_etag(req, PQgetvalue(res, 0, 2));
+        core_reply_error(req, 412, "precondition_failed",
+                         "the resume changed since you read it; reload and retry", NULL);
+        goto out;
+    }
+    /* The patch applies to the resource as GET shows it: {"title", "data"}. */
+    cur = json_object();
+    json_object_set_new(cur, "title", json_string(PQgetvalue(res, 0, 1)));
+    json_object_set_new(cur, "data", json_loads(PQgetvalue(res, 0, 3), JSON_ALLOW_NUL, NULL));
+    merged = core_merge_patch(cur, patch);
+    if (json_object_get(merged, "title") == NULL)
+        json_object_set_new(merged, "title", json_string(PQgetvalue(res, 0, 1)));
+    if (read_resume_body(req, merged, &title, &l) < 0)
+        goto out;
+    update_guarded(req, id, have, title, &l);
+out:
+    rg_free(title);
+    loaded_done(&l);
+    PQclear(res);
+    json_decref(patch);
+    json_decref(cur);
+    json_decref(merged);
+}
+
+void core_h_resume_delete(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24], ver[24];
+    int64_t version;
+    const char *id = resume_id(req);
+
+    if (!id || !if_match(req, &version))
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    if (version < 0 && !(version = current_version(req, id, uid)))
+        return;
+    snprintf(ver, sizeof ver, "%" PRId64, version);
+    const char *p[] = {id, uid, ver};
+    int r = core_pg_exec(&st_delete, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.delete_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        write_missed(req, id, uid);
+    } else {
+        cache_invalidate(id, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+        core_reply_empty(req, 204);
+    }
+    PQclear(res);
+}
+
+void core_h_resume_restore(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24], days[24];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    snprintf(days, sizeof days, "%lld", (long long)core_cfg->trash_days);
+    const char *p[] = {id, uid, days};
+    int r = core_pg_exec(&st_undelete, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.restore_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        core_reply_error(req, 404, "not_found", "no such resume in the trash", NULL);
+    } else {
+        cache_invalidate(id, strtoll(PQgetvalue(res, 0, 2), NULL, 10));
+        reply_row(req, 200, res, NULL);
+    }
+    PQclear(res);
+}
+
+void core_h_resume_export(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.export_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        not_found(req);
+        return;
+    }
+    set_etag(req, PQgetvalue(res, 0, 2));
+    core_header_add(req, "Content-Disposition", "attachment; filename=\"resume.json\"");
+    core_reply_raw(req, 200, "application/json", PQgetvalue(res, 0, 3),
+                   (size_t)PQgetlength(res, 0, 3));
+    PQclear(res);
+}
+
+/* limit=1..100 (default 20); replies 400 and returns 0 on a bad value. */
+static int read_limit(struct core_req *req, long *ret)
+{
+    const char *s = core_req_query(req, "limit");
+    *ret = LIST_DEFAULT;
+    if (!s)
+        return 1;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > LIST_MAX) {
+        core_reply_error(req, 400, "invalid_query", "limit must be 1 to 100", "limit");
+        return 0;
+    }
+    *ret = v;
+    return 1;
+}
+
+void core_h_resumes_list(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24], lim[24], days[24], cus[24] = "", cid[40] = "";
+    long limit;
+
+    if (!read_limit(req, &limit))
+        return;
+    const char *cursor = core_req_query(req, "cursor");
+    if (cursor && *cursor) {
+        /* "<created_at in µs>.<uuid>": the position after the last item of a page. */
+        const char *dot = strchr(cursor, '.');
+        if (!dot || dot == cursor || (size_t)(dot - cursor) >= sizeof cus || strlen(dot + 1) != 36) {
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+            return;
+        }
+        snprintf(cus, sizeof cus, "%.*s", (int)(dot - cursor), cursor);
+        snprintf(cid, sizeof cid, "%s", dot + 1);
+        for (const char *q = cus; *q; q++)
+            if (!isdigit((unsigned char)*q) && !(q == cus && *q == '-'))
+                cus[0] = '\0';
+        if (!cus[0] || !uuid_ok(cid)) {
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+            return;
+        }
+    }
+    const char *del = core_req_query(req, "deleted");
+    int trash = del && (strcmp(del, "1") == 0 || strcmp(del, "true") == 0);
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    snprintf(days, sizeof days, "%lld", (long long)core_cfg->trash_days);
+    const char *p[] = {uid, trash ? "true" : "false", cus[0] ? cus : NULL, cus[0] ? cid : NULL, lim, days};
+    int r = core_pg_exec(&st_list, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.list_failed");
+        return;
+    }
+    int n = PQntuples(res);
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *it = json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", PQgetvalue(res, i, 0), "title",
+                               PQgetvalue(res, i, 1), "version",
+                               (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10), "created_at",
+                               PQgetvalue(res, i, 3), "updated_at", PQgetvalue(res, i, 4));
+        if (!PQgetisnull(res, i, 5))
+            json_object_set_new(it, "deleted_at", json_string(PQgetvalue(res, i, 5)));
+        json_array_append_new(items, it);
+    }
+    json_t *next = json_null();
+    if (n > limit) {
+        char c[80];
+        snprintf(c, sizeof c, "%s.%s", PQgetvalue(res, (int)limit - 1, 6), PQgetvalue(res, (int)limit - 1, 0));
+        next = json_string(c);
+    }
+    PQclear(res);
+    core_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+/* Checks that the resume exists for this user (404 otherwise). */
+static int owned(struct core_req *req, const char *id, const char *uid)
+{
+    PGresult *res = NULL;
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_version_of, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.owner_check_failed");
+        return 0;
+    }
+    int ok = PQntuples(res) > 0;
+    PQclear(res);
+    if (!ok)
+        not_found(req);
+    return ok;
+}
+
+static int read_version_param(struct core_req *req, char *out, size_t cap)
+{
+    const char *s = req->params[1];
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || end == s || *end || v < 1 || v > 2000000000) {
+        core_reply_error(req, 404, "not_found", "no such version", NULL);
+        return 0;
+    }
+    snprintf(out, cap, "%ld", v);
+    return 1;
+}
+
+void core_h_versions_list(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24], lim[24], before[24] = "";
+    long limit;
+    const char *id = resume_id(req);
+
+    if (!id || !read_limit(req, &limit))
+        return;
+    const char *cursor = core_req_query(req, "cursor");
+    if (cursor && *cursor) {
+        char *end;
+        long v = strtol(cursor, &end, 10);
+        if (end == cursor || *end || v < 1 || v > 2000000000) {
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+            return;
+        }
+        snprintf(before, sizeof before, "%ld", v);
+    }
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    if (!owned(req, id, uid))
+        return;
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    const char *p[] = {id, before[0] ? before : NULL, lim};
+    int r = core_pg_exec(&st_versions, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.versions_failed");
+        return;
+    }
+    int n = PQntuples(res);
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_pack("{s:I, s:s, s:s}", "version",
+                                               (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                               "title", PQgetvalue(res, i, 1), "created_at",
+                                               PQgetvalue(res, i, 2)));
+    json_t *next = n > limit ? json_string(PQgetvalue(res, (int)limit - 1, 0)) : json_null();
+    PQclear(res);
+    core_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+void core_h_version_get(struct core_req *req)
+{
+    PGresult *res = NULL;
+    struct rg_buf b;
+    char uid[24], ver[24];
+    const char *id = resume_id(req);
+
+    if (!id || !read_version_param(req, ver, sizeof ver))
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid, ver};
+    int r = core_pg_exec(&st_version_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_get_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        core_reply_error(req, 404, "not_found", "no such resume or version", NULL);
+        return;
+    }
+    rg_buf_init(&b, 8u * 1024 * 1024);
+    int e = rg_buf_printf(&b, "{\"version\":%s,\"title\":", PQgetvalue(res, 0, 0));
+    e |= rg_json_quote(&b, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    e |= rg_buf_puts(&b, ",\"data\":");
+    e |= rg_buf_append(&b, PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+    e |= rg_buf_printf(&b, ",\"created_at\":\"%s\"}", PQgetvalue(res, 0, 3));
+    if (e)
+        core_reply_error(req, 500, "internal", "reply too large", NULL);
+    else
+        core_reply_raw(req, 200, "application/json", b.ptr, b.len);
+    rg_buf_done(&b);
+    PQclear(res);
+}
+
+void core_h_version_restore(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24], ver[24], cur[24];
+    int64_t version;
+    const char *id = resume_id(req);
+
+    if (!id || !read_version_param(req, ver, sizeof ver) || !if_match(req, &version))
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    if (version < 0 && !(version = current_version(req, id, uid)))
+        return;
+    snprintf(cur, sizeof cur, "%" PRId64, version);
+    const char *p[] = {id, uid, cur, ver};
+    int r = core_pg_exec(&st_version_restore, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_restore_failed");
+        return;
+    }
+    if (PQntuples(res) > 0) {
+        cache_invalidate(id, strtoll(PQgetvalue(res, 0, 2), NULL, 10));
+        reply_row(req, 200, res, NULL);
+        PQclear(res);
+        return;
+    }
+    PQclear(res);
+    res = NULL;
+    /* Nothing matched: a missing resume, a missing version, or a stale If-Match. */
+    if (!owned(req, id, uid))
+        return;
+    const char *q[] = {id, ver};
+    r = core_pg_exec(&st_version_exists, q, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_restore_failed");
+        return;
+    }
+    int exists = PQntuples(res) > 0;
+    PQclear(res);
+    if (!exists)
+        core_reply_error(req, 404, "not_found", "no such version", NULL);
+    else
+        write_missed(req, id, uid);
+}
+
+int core_resumes_purge(void)
+{
+    PGresult *res = NULL;
+    char days[24];
+    snprintf(days, sizeof days, "%lld", (long long)core_cfg->trash_days);
+    const char *p[] = {days};
+    int r = core_pg_exec(&st_purge, p, &res);
+    if (r < 0)
+        return r;
+    r = (int)strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return r;
+}
+
+/* ---- sharing ------------------------------------------------------------------------- */
+
+static json_t *share_json(PGresult *res)
+{
+    char url[128];
+    snprintf(url, sizeof url, "/api/v1/public/%s", PQgetvalue(res, 0, 0));
+    return json_pack("{s:s, s:s, s:I, s:s}", "slug", PQgetvalue(res, 0, 0), "url", url, "views",
+                     (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10), "created_at",
+                     PQgetvalue(res, 0, 2));
+}
+
+void core_h_share_get(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_share_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "share.get_failed");
+        return;
+    }
+    if (PQntuples(res) == 0)
+        not_found(req);
+    else if (PQgetisnull(res, 0, 0))
+        core_reply_error(req, 404, "not_shared", "this resume has no public link", NULL);
+    else
+        core_reply_json(req, 200, share_json(res));
+    PQclear(res);
+}
+
+void core_h_share_create(struct core_req *req)
+{
+    PGresult *res = NULL;
+    unsigned char raw[16];
+    char uid[24], slug[32];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    /* 128 random bits: unguessable, short enough to paste. */
+    core_random(raw, sizeof raw);
+    core_b64url(raw, sizeof raw, slug, sizeof slug);
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid, slug};
+    int r = core_pg_exec(&st_share_create, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "share.create_failed");
+        return;
+    }
+    if (PQntuples(res) == 0)
+        not_found(req);
+    else
+        core_reply_json(req, strcmp(PQgetvalue(res, 0, 3), "t") == 0 ? 201 : 200, share_json(res));
+    PQclear(res);
+}
+
+void core_h_share_delete(struct core_req *req)
+{
+    PGresult *res = NULL;
+    char uid[24];
+    const char *id = resume_id(req);
+
+    if (!id)
+        return;
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_share_delete, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "share.delete_failed");
+        return;
+    }
+    if (PQntuples(res) == 0)
+        core_reply_error(req, 404, "not_found", "no such resume, or it is not shared", NULL);
+    else
+        core_reply_empty(req, 204);
+    PQclear(res);
+}
+
+void core_h_public_get(struct core_req *req)
+{
+    PGresult *res = NULL;
+    struct rg_buf b;
+    const char *slug = req->params[0];
+
+    if (!slug || strlen(slug) != 22) {
+        core_reply_error(req, 404, "not_found", "no such shared resume", NULL);
+        return;
+    }
+    const char *p[] = {slug};
+    int r = core_pg_exec(&st_public_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "share.public_get_failed");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        core_reply_error(req, 404, "not_found", "no such shared resume", NULL);
+        return;
+    }
+    rg_buf_init(&b, 8u * 1024 * 1024);
+    int e = rg_buf_puts(&b, "{\"title\":");
+    e |= rg_json_quote(&b, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    e |= rg_buf_puts(&b, ",\"data\":");
+    e |= rg_buf_append(&b, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    e |= rg_buf_printf(&b, ",\"updated_at\":\"%s\"}", PQgetvalue(res, 0, 2));
+    if (e)
+        core_reply_error(req, 500, "internal", "reply too large", NULL);
+    else
+        core_reply_raw(req, 200, "application/json", b.ptr, b.len);
+    rg_buf_done(&b);
+    PQclear(res);
+}

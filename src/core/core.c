@@ -1,0 +1,154 @@
+/* rg-core: the HTTP API service of ResumeGo.
+ *
+ * Threads: the main thread only loads the config, starts libmicrohttpd and then waits
+ * in sigwait() for SIGTERM/SIGINT.  MHD runs a pool of worker threads (each with its own
+ * epoll set, PostgreSQL connection and Redis context); every request is handled start to
+ * finish on one of them.  One more thread wakes up hourly to purge resumes that stayed in
+ * the trash past trash_days.
+ *
+ * Signals are blocked in every thread before any is created, so they arrive only at
+ * sigwait() and no handler runs in the middle of library code.
+ *
+ * Shutdown order: stop accepting connections; give requests in flight up to 5 s to
+ * finish; stop MHD (joins its workers, whose thread-exit destructors close their database
+ * and Redis connections); stop the purge thread; free the config.  Exit 0. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "rg/log.h"
+#include "rg/mem.h"
+
+#define EX_CONFIG 78
+#define SHUTDOWN_GRACE_MS 5000
+#define PURGE_EVERY_S 3600
+
+static const char usage[] =
+    "usage: rg-core [--config PATH] [--set key=value]... [--check-config] [--print-config]\n"
+    "\n"
+    "The ResumeGo HTTP API.  Configuration: defaults < file (--config, $RG_CORE_CONFIG, or\n"
+    "/etc/resumego/core.conf when it exists) < RG_CORE_<KEY> environment < --set.\n"
+    "  --check-config  validate the configuration and exit (0 ok, 78 invalid)\n"
+    "  --print-config  write a commented example configuration to stdout\n";
+
+static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t purge_cond = PTHREAD_COND_INITIALIZER;
+static int purge_stop;
+
+static void *purge_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&purge_lock);
+    while (!purge_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += PURGE_EVERY_S;
+        pthread_mutex_unlock(&purge_lock);
+        int n = core_resumes_purge();
+        if (n != 0)
+            RG_LOG(n < 0 ? RG_LOG_WARN : RG_LOG_INFO, RG_EVENT("resume.purged"),
+                   RG_KV_I64("count", n < 0 ? 0 : n), RG_KV_ERR(n < 0 ? n : 0));
+        pthread_mutex_lock(&purge_lock);
+        while (!purge_stop && pthread_cond_timedwait(&purge_cond, &purge_lock, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&purge_lock);
+    core_pg_thread_done();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static struct core_config cfg;
+    struct rg_errinfo ei = {0};
+    const char *path = getenv("RG_CORE_CONFIG");
+    const char **sets = rg_calloc((size_t)argc, sizeof *sets);
+    size_t nsets = 0;
+    int check_only = 0, rc = 1, sig = 0;
+    pthread_t purge;
+    int purge_started = 0;
+    sigset_t set;
+
+    rg_log_setup("core", RG_LOG_INFO, 1);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            sets[nsets++] = argv[++i];
+        } else if (!strcmp(argv[i], "--check-config")) {
+            check_only = 1;
+        } else if (!strcmp(argv[i], "--print-config")) {
+            rg_free(sets);
+            return rg_cfg_write_example(core_cfg_opts, "CORE", 1) < 0 ? 1 : 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            rg_free(sets);
+            return 0;
+        } else {
+            fprintf(stderr, "rg-core: unexpected argument \"%s\"\n\n%s", argv[i], usage);
+            rg_free(sets);
+            return 2;
+        }
+    }
+    if (!path && access("/etc/resumego/core.conf", R_OK) == 0)
+        path = "/etc/resumego/core.conf";
+    if (core_config_load(&cfg, path, sets, nsets, &ei) < 0) {
+        RG_LOG(RG_LOG_ERROR, RG_EVENT("core.config_invalid"), RG_KV_STR("msg", ei.msg));
+        rc = EX_CONFIG;
+        goto out;
+    }
+    if (check_only) {
+        rc = 0;
+        goto out;
+    }
+    enum rg_log_level lvl;
+    if (rg_log_level_parse(cfg.log_level, &lvl) == 0)
+        rg_log_min = lvl;
+    core_cfg = &cfg;
+    core_config_log(&cfg);
+
+    /* argon2 allocates its memory cost per hash; without a fixed threshold glibc raises its
+     * mmap threshold after the first free and keeps those megabytes in the heap for ever. */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    core_auth_init();
+    core_themes_init();
+    if (core_http_start() < 0)
+        goto out;
+    purge_started = pthread_create(&purge, NULL, purge_main, NULL) == 0;
+    RG_LOG(RG_LOG_INFO, RG_EVENT("core.started"));
+
+    sigdelset(&set, SIGPIPE);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    RG_LOG(RG_LOG_INFO, RG_EVENT("core.stopping"), RG_KV_I64("signal", sig));
+    core_http_stop(SHUTDOWN_GRACE_MS);
+    if (purge_started) {
+        pthread_mutex_lock(&purge_lock);
+        purge_stop = 1;
+        pthread_cond_signal(&purge_cond);
+        pthread_mutex_unlock(&purge_lock);
+        pthread_join(purge, NULL);
+    }
+    core_themes_done();
+    RG_LOG(RG_LOG_INFO, RG_EVENT("core.stopped"));
+    rc = 0;
+out:
+    rg_cfg_done(core_cfg_opts, &cfg);
+    rg_free(sets);
+    return rc;
+}
