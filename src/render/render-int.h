@@ -5,6 +5,7 @@
 #include <cairo.h>
 #include <jansson.h>
 #include <pango/pangocairo.h>
+#include <fontconfig/fontconfig.h>
 #include <pthread.h>
 
 #include "rg/buf.h"
@@ -80,11 +81,26 @@ void render_locale_range(const struct render_locale *l, struct rg_buf *b, const 
 /* Appends one date in the locale's form; text that is not a date is appended as written. */
 void render_locale_date(const struct render_locale *l, struct rg_buf *b, const char *date);
 
+/* ---- fonts ---------------------------------------------------------------------------- */
+
+/* Fonts tried, in order, for characters the theme's font lacks.  Named rather than left
+ * to fontconfig's general fallback so that every machine with the project's font
+ * packages draws the same glyphs: Noto Sans Arabic keeps Arabic words whole for text
+ * extraction (fonts with cursive attachment split them), Hebrew and symbols come from
+ * Noto.  CJK and emoji are left out on purpose: the renderer's own
+ * fontconfig rules (render.c) append the CJK face that the document's language asks for
+ * (that decides the glyph forms: SC, TC, JP, KR) and then the emoji font. */
+#define FALLBACK_FAMILIES                                                                          \
+    "Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Symbols, Noto Sans Symbols2, "       \
+    "Noto Sans Math, DejaVu Sans"
+
+
 /* ---- the renderer ------------------------------------------------------------------- */
 
 struct rg_renderer {
     char *data_dir;
     PangoFontMap *fontmap;
+    FcConfig *fc; /* the renderer's own font configuration (render.c) */
     PangoContext *pango;
     struct render_theme *themes[RENDER_MAX_THEMES];
     size_t nthemes;

@@ -102,17 +102,6 @@ static void op_release(struct render_op *op)
 
 /* ---- text --------------------------------------------------------------------------- */
 
-/* Fonts tried, in order, for characters the theme's font lacks.  Named rather than left
- * to fontconfig's general fallback so that every machine with the project's font
- * packages draws the same glyphs: Noto Sans Arabic keeps Arabic words whole for text
- * extraction (fonts with cursive attachment split them), Hebrew and symbols come from
- * Noto.  Emoji are left to fontconfig (naming Noto Color Emoji here makes fontconfig
- * put it first, digits and all).  CJK is left out on purpose: fontconfig then picks the CJK face by the
- * document's language, which decides the glyph forms (SC, TC, JP, KR). */
-#define FALLBACK_FAMILIES                                                                          \
-    "Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Symbols, Noto Sans Symbols2, "       \
-    "Noto Sans Math, DejaVu Sans"
-
 static PangoFontDescription *font(const char *family, double size, PangoWeight w, PangoStyle s)
 {
     PangoFontDescription *fd = pango_font_description_new();

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <fontconfig/fontconfig.h>
+#include <pango/pangofc-fontmap.h>
 
 #include "render-int.h"
 #include "rg/json.h"
@@ -14,6 +15,9 @@
 #ifndef RG_DEFAULT_DATA_DIR
 #define RG_DEFAULT_DATA_DIR "/usr/share/resumego"
 #endif
+
+static pthread_mutex_t fc_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fc_current_set;
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -47,6 +51,89 @@ static size_t list_json(const char *dir, char ***ret)
         qsort(v, n, sizeof *v, cmp_names);
     *ret = v;
     return n;
+}
+
+/* Appends the families of a comma-separated list to the XML of acceptfont rules. */
+static void accept_families(struct rg_buf *x, const char *list)
+{
+    char *copy = rg_strdup(list), *save = NULL;
+    for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        while (*f == ' ')
+            f++;
+        char *e = f + strlen(f);
+        while (e > f && e[-1] == ' ')
+            *--e = '\0';
+        if (!*f || strpbrk(f, "<>&\"'"))
+            continue;
+        (void)rg_buf_printf(x,
+                            "<pattern><patelt name=\"family\"><string>%s</string></patelt>"
+                            "</pattern>\n",
+                            f);
+    }
+    rg_free(copy);
+}
+
+/* The renderer's own fontconfig configuration.
+ *
+ * The system configuration is a sixty-file XML tree whose aliases and preferences vary
+ * between machines, and pango sorts every installed font for each new font description
+ * (FcFontSort: most of a cold render's time).  Ours reads the same font directories
+ * through the same caches, but accepts only the families the themes and the fallback
+ * chain name, and states the CJK choice by language itself, so a render is faster and
+ * draws the same glyphs on every machine with the project's font packages. */
+static FcConfig *font_config(const struct rg_renderer *r, struct rg_errinfo *ei)
+{
+    static const struct {
+        const char *lang, *family;
+    } cjk[] = {
+        {"ja", "Noto Sans CJK JP"}, {"ko", "Noto Sans CJK KR"}, {"zh-tw", "Noto Sans CJK TC"},
+        {"zh-hk", "Noto Sans CJK HK"}, {"zh-mo", "Noto Sans CJK HK"},
+    };
+    struct rg_buf x;
+    FcConfig *fc = FcConfigCreate();
+
+    rg_buf_init(&x, 256 * 1024);
+    (void)rg_buf_puts(&x, "<?xml version=\"1.0\"?>\n<fontconfig>\n"
+                          "<dir>/usr/share/fonts</dir>\n<dir>/usr/local/share/fonts</dir>\n"
+                          "<cachedir>/var/cache/fontconfig</cachedir>\n"
+                          "<cachedir prefix=\"xdg\">fontconfig</cachedir>\n"
+                          "<selectfont><acceptfont>\n");
+    for (size_t i = 0; i < r->nthemes; i++) {
+        accept_families(&x, r->themes[i]->font_body);
+        accept_families(&x, r->themes[i]->font_heading);
+        accept_families(&x, r->themes[i]->font_name);
+    }
+    accept_families(&x, FALLBACK_FAMILIES);
+    accept_families(&x, "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans CJK HK, Noto Sans CJK "
+                        "JP, Noto Sans CJK KR, Noto Color Emoji");
+    (void)rg_buf_puts(&x, "</acceptfont><rejectfont><pattern></pattern></rejectfont></selectfont>\n");
+    /* Han characters take the face of the document's language; Simplified Chinese
+     * otherwise.  Appended, so the theme's font still draws everything it covers. */
+    for (size_t i = 0; i < RG_ARRAY_SIZE(cjk); i++)
+        (void)rg_buf_printf(&x,
+                            "<match><test name=\"lang\" compare=\"contains\"><string>%s</string>"
+                            "</test><edit name=\"family\" mode=\"append\"><string>%s</string>"
+                            "</edit></match>\n",
+                            cjk[i].lang, cjk[i].family);
+    (void)rg_buf_puts(&x, "<match><edit name=\"family\" mode=\"append\"><string>Noto Sans CJK "
+                          "SC</string><string>Noto Color Emoji</string></edit></match>\n"
+                          "</fontconfig>\n");
+    if (!x.ptr || !FcConfigParseAndLoadFromMemory(fc, (const FcChar8 *)x.ptr, FcTrue) ||
+        !FcConfigBuildFonts(fc)) {
+        FcConfigDestroy(fc);
+        rg_buf_done(&x);
+        rg_errinfo_set(ei, RG_ERENDER, "cannot set up fonts (fontconfig)");
+        return NULL;
+    }
+    rg_buf_done(&x);
+    FcFontSet *set = FcConfigGetFonts(fc, FcSetSystem);
+    if (!set || set->nfont == 0) {
+        FcConfigDestroy(fc);
+        rg_errinfo_set(ei, RG_ERENDER,
+                       "none of the fonts the themes use is installed (run scripts/deps)");
+        return NULL;
+    }
+    return fc;
 }
 
 struct rg_renderer *rg_renderer_new(const char *data_dir, struct rg_errinfo *ei)
@@ -92,7 +179,23 @@ struct rg_renderer *rg_renderer_new(const char *data_dir, struct rg_errinfo *ei)
 
     /* One font map per renderer: pango font maps are not thread-safe, renderers are
      * per thread. */
+    if (!getenv("RG_SYSTEM_FONTCONFIG")) {
+        r->fc = font_config(r, ei);
+        if (!r->fc)
+            return rg_renderer_free(r);
+        /* Creating a pango font map initialises fontconfig's default configuration (the
+         * whole system XML tree, an eighth of a cold render) unless a current one is
+         * set; the first renderer's configuration becomes the process default. */
+        pthread_mutex_lock(&fc_lock);
+        if (!fc_current_set) {
+            FcConfigSetCurrent(r->fc);
+            fc_current_set = 1;
+        }
+        pthread_mutex_unlock(&fc_lock);
+    }
     r->fontmap = pango_cairo_font_map_new();
+    if (r->fc)
+        pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(r->fontmap), r->fc);
     return r;
 }
 
@@ -106,6 +209,8 @@ struct rg_renderer *rg_renderer_free(struct rg_renderer *r)
         render_locale_free(r->locales[i]);
     if (r->fontmap)
         g_object_unref(r->fontmap);
+    if (r->fc)
+        FcConfigDestroy(r->fc);
     rg_free(r->data_dir);
     return rg_free(r);
 }
