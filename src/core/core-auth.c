@@ -321,7 +321,9 @@ static const char rl_script[] =
 static int rl_hit(const char *key, int64_t window_ms, int64_t *ret_count, int64_t *ret_ttl)
 {
     redisReply *rep = NULL;
-    int r = core_redis_cmd(0, &rep, "EVAL %s 1 %s %lld", rl_script, key, (long long)window_ms);
+    /* Retried after a reconnect: counting one attempt twice only makes the limit a little
+     * stricter, while refusing would turn every Redis restart into a burst of 503s. */
+    int r = core_redis_cmd(1, &rep, "EVAL %s 1 %s %lld", rl_script, key, (long long)window_ms);
     if (r < 0)
         return r;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,90 @@
 #define CORE_MAX_REPLY (8u * 1024 * 1024)
 
 static struct MHD_Daemon *daemon_;
+
+/* Slow senders.  MHD's connection timeout is an idle timeout: a client that trickles one
+ * byte a second keeps a connection for ever.  So every connection is registered here with
+ * the time its current request started arriving; a reaper thread shuts down the socket of
+ * any request that has not fully arrived within request_timeout.  shutdown(2), not
+ * close(2): MHD owns the descriptor, sees EOF and closes the connection itself, and
+ * unregisters it (NOTIFY_CLOSED, which MHD sends before closing the descriptor) under
+ * the same lock, so the reaper never touches a reused descriptor. */
+struct conn_entry {
+    int fd;
+    _Atomic int64_t reading_since; /* 0 while a request is being handled or answered */
+    struct conn_entry *prev, *next;
+};
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_entry *conns_head;
+static pthread_t reaper;
+static int reaper_started;
+static _Atomic int reaper_stop;
+
+static struct conn_entry *conn_entry_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn_entry *e = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci)
+            return;
+        e = rg_calloc(1, sizeof *e);
+        e->fd = ci->connect_fd;
+        e->reading_since = core_now_ns();
+        pthread_mutex_lock(&conns_lock);
+        e->next = conns_head;
+        if (conns_head)
+            conns_head->prev = e;
+        conns_head = e;
+        pthread_mutex_unlock(&conns_lock);
+        *socket_context = e;
+        return;
+    }
+    if (!e)
+        return;
+    pthread_mutex_lock(&conns_lock);
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        conns_head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    pthread_mutex_unlock(&conns_lock);
+    rg_free(e);
+    *socket_context = NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+    (void)arg;
+    while (!reaper_stop) {
+        usleep(250000);
+        int64_t now = core_now_ns(), limit = core_cfg->request_timeout_ms * 1000000;
+        int cut = 0;
+        pthread_mutex_lock(&conns_lock);
+        for (struct conn_entry *e = conns_head; e; e = e->next) {
+            int64_t since = e->reading_since;
+            if (since && now - since > limit) {
+                (void)shutdown(e->fd, SHUT_RDWR);
+                e->reading_since = 0;
+                cut++;
+            }
+        }
+        pthread_mutex_unlock(&conns_lock);
+        if (cut)
+            RG_LOG(RG_LOG_WARN, RG_EVENT("http.slow_request_cut"), RG_KV_I64("connections", cut));
+    }
+    return NULL;
+}
 
 /* The id of the request this thread is handling, for log lines written below the
  * handlers (core-pg.c, core-redis.c).  Empty between requests. */
@@ -286,6 +373,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno || end == cl || n > (unsigned long long)core_cfg->max_body) {
+                struct conn_entry *e = conn_entry_of(conn);
+                if (e)
+                    e->reading_since = 0;
                 core_header_add(req, "Connection", "close");
                 core_reply_error(req, 413, "body_too_large", "the request body is too large", NULL);
                 return queue(req);
@@ -303,6 +393,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
     if (req->status)
         return MHD_YES; /* already answered (413 above) */
+    struct conn_entry *e = conn_entry_of(conn);
+    if (e)
+        e->reading_since = 0; /* the request is in; handling time is not the client's */
     core_req_id_tl = req->id;
     core_route_dispatch(req);
     core_req_id_tl = "";
@@ -314,6 +407,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct core_req *req = *con_cls;
+    struct conn_entry *e = conn_entry_of(conn);
+    if (e)
+        e->reading_since = core_now_ns(); /* a kept-alive connection waits for its next request */
     if (!req)
         return;
     double secs = (double)(core_now_ns() - req->t0_ns) / 1e9;
@@ -390,12 +486,13 @@ int core_http_start(void)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)c->per_ip_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
     if (!daemon_) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("http.start_failed"), RG_KV_STR("addr", c->listen_addr),
                RG_KV_I64("port", c->port));
         return -EADDRINUSE;
     }
+    reaper_started = pthread_create(&reaper, NULL, reaper_main, NULL) == 0;
     RG_LOG(RG_LOG_INFO, RG_EVENT("http.listening"), RG_KV_STR("addr", c->listen_addr),
            RG_KV_I64("port", c->port), RG_KV_I64("threads", threads),
            RG_KV_I64("conn_timeout_s", timeout_s), RG_KV_I64("max_body", c->max_body));
@@ -415,6 +512,10 @@ void core_http_stop(int64_t grace_ms)
         if (!di || di->num_connections == 0)
             break;
         usleep(20000);
+    }
+    if (reaper_started) {
+        reaper_stop = 1;
+        pthread_join(reaper, NULL);
     }
     MHD_stop_daemon(daemon_);
     if (ls != MHD_INVALID_SOCKET)

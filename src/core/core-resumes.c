@@ -256,8 +256,8 @@ static void cache_store(const char *id, const char *version, const char *val, si
     snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->cache_ttl_ms);
     const char *argv[] = {"EVAL", cache_script, "1", key, version, val, ttl};
     size_t lens[] = {4, sizeof cache_script - 1, 1, strlen(key), strlen(version), len, strlen(ttl)};
-    /* A failed cache write only costs a later miss. */
-    if (core_redis_argv(0, &rep, 7, argv, lens) == 0)
+    /* A failed cache write only costs a later miss; the script is safe to run twice. */
+    if (core_redis_argv(1, &rep, 7, argv, lens) == 0)
         freeReplyObject(rep);
 }
 

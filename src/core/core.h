@@ -27,6 +27,7 @@ struct core_config {
     int64_t threads; /* 0 = one per core, twice */
     int64_t max_body;
     int64_t conn_timeout_ms;
+    int64_t request_timeout_ms;
     int64_t conn_limit;
     int64_t per_ip_limit;
     int64_t conn_memory;

@@ -1,0 +1,590 @@
+#!/usr/bin/env python3
+"""rg-core API against real PostgreSQL and Redis: every route's success and failure
+paths, ownership (404 for another user's resume on every verb), optimistic concurrency,
+byte-exact round trips, concurrent registration, sessions, CSRF, rate limits, TOTP."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import unicodedata
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corelib import Checker, Core, Database, parallel, redis_url_parts  # noqa: E402
+
+V1 = "/api/v1"
+t = Checker()
+
+
+def err_code(r):
+    j = r.json
+    return j.get("error", {}).get("code") if isinstance(j, dict) else None
+
+
+def is_error_shape(r):
+    j = r.json
+    return (isinstance(j, dict) and list(j.keys()) == ["error"] and isinstance(j["error"].get("code"), str)
+            and isinstance(j["error"].get("message"), str))
+
+
+def totp(secret_b32, step):
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def create(core, tok, data, title=None):
+    body = {"data": data}
+    if title is not None:
+        body["title"] = title
+    return core.request("POST", V1 + "/resumes", body, token=tok)
+
+
+def test_service(core):
+    r = core.request("GET", "/healthz")
+    t.eq(r.status, 200, "healthz")
+    r = core.request("GET", V1 + "/readyz")
+    t.eq((r.status, r.json), (200, {"status": "ready", "postgres": "ok", "redis": "ok"}), "readyz")
+    r = core.request("GET", V1 + "/openapi.json")
+    t.check(r.status == 200 and r.json and r.json.get("openapi", "").startswith("3.1"), "openapi.json served", r)
+    r = core.request("GET", V1 + "/themes")
+    items = (r.json or {}).get("items")
+    t.check(r.status == 200 and isinstance(items, list) and len(items) > 0 and
+            all(isinstance(i.get("name"), str) and isinstance(i.get("description"), str) for i in items),
+            "themes lists name + description", r)
+    t.eq([i["name"] for i in items], sorted(i["name"] for i in items), "themes sorted by name")
+    r = core.request("GET", V1 + "/nope")
+    t.check(r.status == 404 and is_error_shape(r), "unknown route 404 JSON", r)
+    r = core.request("DELETE", V1 + "/resumes")
+    t.check(r.status == 405 and is_error_shape(r), "405 JSON", r)
+    allow = set(x.strip() for x in (r.header("Allow") or "").split(","))
+    t.eq(allow, {"GET", "HEAD", "POST"}, "405 Allow lists the methods")
+    r = core.request("GET", V1 + "/healthz", headers={"X-Request-Id": "abc-123"})
+    t.eq(r.header("X-Request-Id"), "abc-123", "request id echoed")
+    r = core.request("GET", V1 + "/healthz")
+    t.check(len(r.header("X-Request-Id") or "") >= 8, "request id generated")
+
+
+def test_register_login(core):
+    r = core.register("Ann@Example.com", name="Ann")
+    t.eq(r.status, 201, "register 201")
+    j = r.json or {}
+    t.check(isinstance(j.get("token"), str) and len(j["token"]) == 43, "register returns a 256-bit token", j)
+    t.eq(j.get("user", {}).get("email"), "Ann@Example.com", "register echoes e-mail")
+    t.eq(j.get("user", {}).get("name"), "Ann", "register echoes name")
+    cookie = r.header("Set-Cookie") or ""
+    for attr in ("rg_session=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/"):
+        t.check(attr in cookie, f"session cookie has {attr}", cookie)
+    r = core.register("ann@example.COM")
+    t.check(r.status == 409 and err_code(r) == "email_taken" and r.json["error"].get("field") == "/email",
+            "duplicate e-mail (other case) 409", r)
+    r = core.register("not-an-email")
+    t.check(r.status == 422 and r.json["error"].get("field") == "/email", "bad e-mail 422 /email", r)
+    r = core.register("short@example.com", password="short")
+    t.check(r.status == 422 and r.json["error"].get("field") == "/password", "short password 422 /password", r)
+    r = core.request("POST", V1 + "/auth/register", {"password": "long enough 1"})
+    t.check(r.status == 422 and r.json["error"].get("field") == "/email", "missing e-mail 422", r)
+    r = core.request("POST", V1 + "/auth/register", raw=b'{"email": "x@y.z",\n "password": }',
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 400 and err_code(r) == "malformed_json" and r.json["error"].get("line") == 2
+            and r.json["error"].get("column", 0) > 0, "malformed JSON 400 with line/column", r)
+    r = core.request("POST", V1 + "/auth/register", raw=b'{"email": "\xff"}',
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 400 and err_code(r) == "invalid_utf8", "invalid UTF-8 400", r)
+    r = core.request("POST", V1 + "/auth/register", raw=b'email=x', headers={"Content-Type": "text/plain"})
+    t.check(r.status == 415 and is_error_shape(r), "wrong content type 415", r)
+    r = core.request("POST", V1 + "/auth/register", raw=b'[1,2]', headers={"Content-Type": "application/json"})
+    t.check(r.status == 422 and is_error_shape(r), "non-object body 422", r)
+    r = core.request("POST", V1 + "/auth/register", {"email": "evil@example.com", "password": "long enough 1"},
+                     headers={"Origin": "https://evil.example"})
+    t.check(r.status == 403 and err_code(r) == "csrf_origin", "register from a foreign Origin 403", r)
+
+    r = core.request("POST", V1 + "/auth/login", {"email": "ANN@example.com", "password": "correct horse 1"})
+    t.check(r.status == 200 and len(r.json.get("token", "")) == 43, "login 200 (case-insensitive e-mail)", r)
+    r = core.request("POST", V1 + "/auth/login", {"email": "ann@example.com", "password": "wrong password"})
+    t.check(r.status == 401 and err_code(r) == "invalid_credentials", "wrong password 401", r)
+    r = core.request("POST", V1 + "/auth/login", {"email": "nobody@example.com", "password": "whatever 123"})
+    t.check(r.status == 401 and err_code(r) == "invalid_credentials", "unknown e-mail 401, same answer", r)
+    r = core.request("POST", V1 + "/auth/login", {"email": "ann@example.com"})
+    t.check(r.status == 422 and r.json["error"].get("field") == "/password", "login without password 422", r)
+
+
+def test_sessions(core):
+    tok = core.user("sess@example.com")
+    r = core.request("GET", V1 + "/auth/me", token=tok)
+    t.check(r.status == 200 and r.json["user"]["email"] == "sess@example.com"
+            and r.json["user"]["totp_enabled"] is False, "me 200", r)
+    r = core.request("GET", V1 + "/auth/me")
+    t.check(r.status == 401 and is_error_shape(r), "me without token 401", r)
+    r = core.request("GET", V1 + "/auth/me", token="A" * 43)
+    t.eq(r.status, 401, "me with unknown token 401")
+    r = core.request("GET", V1 + "/auth/me", headers={"Cookie": "rg_session=" + tok})
+    t.eq(r.status, 200, "cookie authenticates")
+    # Only the hash of the token is in Redis, with a TTL.
+    host, port = redis_url_parts(os.environ["RG_TEST_REDIS_URL"])
+    h = hashlib.sha256(tok.encode()).hexdigest()
+    rc = ["redis-cli", "-h", host, "-p", str(port)]
+    ttl = subprocess.run(rc + ["PTTL", core.prefix + "sess:" + h], capture_output=True, text=True).stdout.strip()
+    t.check(ttl.lstrip("-").isdigit() and int(ttl) > 0, "session stored as sess:<sha256> with a TTL", ttl)
+    plain = subprocess.run(rc + ["EXISTS", core.prefix + "sess:" + tok], capture_output=True, text=True).stdout.strip()
+    t.eq(plain, "0", "the raw token is not a key")
+    # Sliding expiry: shorten the TTL, a request renews it.
+    subprocess.run(rc + ["PEXPIRE", core.prefix + "sess:" + h, "5000"], capture_output=True)
+    core.request("GET", V1 + "/auth/me", token=tok)
+    ttl = int(subprocess.run(rc + ["PTTL", core.prefix + "sess:" + h], capture_output=True, text=True).stdout.strip())
+    t.check(ttl > 60000, "each request renews the session TTL", ttl)
+
+    # CSRF: cookie-authenticated writes need an allowed Origin; Bearer ones do not.
+    ck = {"Cookie": "rg_session=" + tok}
+    body = {"data": {"basics": {"name": "C"}}}
+    r = core.request("POST", V1 + "/resumes", body, headers=ck)
+    t.check(r.status == 403 and err_code(r) == "csrf_origin", "cookie write without Origin 403", r)
+    r = core.request("POST", V1 + "/resumes", body, headers=dict(ck, Origin="https://evil.example"))
+    t.check(r.status == 403 and err_code(r) == "csrf_origin", "cookie write from a foreign Origin 403", r)
+    r = core.request("POST", V1 + "/resumes", body, headers=dict(ck, Origin="http://localhost:8080"))
+    t.eq(r.status, 201, "cookie write from an allowed Origin")
+    r = core.request("POST", V1 + "/resumes", body, headers=dict(ck, Origin=f"http://127.0.0.1:{core.port}"))
+    t.eq(r.status, 201, "cookie write from the same origin")
+    r = core.request("POST", V1 + "/resumes", body, token=tok, headers={"Origin": "https://evil.example"})
+    t.eq(r.status, 201, "Bearer write needs no Origin check")
+
+    # Logout ends exactly this session.
+    tok2 = core.request("POST", V1 + "/auth/login", {"email": "sess@example.com", "password": "correct horse 1"}).json["token"]
+    r = core.request("POST", V1 + "/auth/logout", token=tok)
+    t.check(r.status == 204 and "Max-Age=0" in (r.header("Set-Cookie") or ""), "logout 204 clears cookie", r)
+    t.eq(core.request("GET", V1 + "/auth/me", token=tok).status, 401, "logged-out token 401")
+    t.eq(core.request("GET", V1 + "/auth/me", token=tok2).status, 200, "other session survives logout")
+    t.eq(core.request("POST", V1 + "/auth/logout").status, 401, "logout without session 401")
+
+    # Password change: other sessions end, this one stays.
+    tok3 = core.request("POST", V1 + "/auth/login", {"email": "sess@example.com", "password": "correct horse 1"}).json["token"]
+    r = core.request("POST", V1 + "/auth/password", {"current_password": "nope nope", "new_password": "new password 2"}, token=tok2)
+    t.check(r.status == 403 and r.json["error"].get("field") == "/current_password", "wrong current password 403", r)
+    r = core.request("POST", V1 + "/auth/password", {"current_password": "correct horse 1", "new_password": "x"}, token=tok2)
+    t.check(r.status == 422 and r.json["error"].get("field") == "/new_password", "weak new password 422", r)
+    r = core.request("POST", V1 + "/auth/password", {"current_password": "correct horse 1", "new_password": "new password 2"}, token=tok2)
+    t.eq(r.status, 204, "password changed")
+    t.eq(core.request("GET", V1 + "/auth/me", token=tok2).status, 200, "the changing session stays")
+    t.eq(core.request("GET", V1 + "/auth/me", token=tok3).status, 401, "other sessions end on password change")
+    t.eq(core.request("POST", V1 + "/auth/login", {"email": "sess@example.com", "password": "correct horse 1"}).status,
+         401, "old password refused")
+    t.eq(core.request("POST", V1 + "/auth/login", {"email": "sess@example.com", "password": "new password 2"}).status,
+         200, "new password accepted")
+
+
+def test_totp(core):
+    tok = core.user("totp@example.com")
+    login = {"email": "totp@example.com", "password": "correct horse 1"}
+    r = core.request("POST", V1 + "/auth/totp/enable", {"code": "123456"}, token=tok)
+    t.check(r.status == 409 and err_code(r) == "totp_not_set_up", "enable before setup 409", r)
+    r = core.request("POST", V1 + "/auth/totp/setup", token=tok)
+    t.check(r.status == 200 and r.json["otpauth_url"].startswith("otpauth://totp/"), "totp setup", r)
+    secret = r.json["secret"]
+    step = int(time.time()) // 30
+    wrong = "%06d" % ((int(totp(secret, step)) + 1) % 1000000)
+    r = core.request("POST", V1 + "/auth/totp/enable", {"code": wrong}, token=tok)
+    t.check(r.status == 422 and r.json["error"].get("field") == "/code", "enable with wrong code 422", r)
+    r = core.request("POST", V1 + "/auth/totp/enable", {"code": totp(secret, step)}, token=tok)
+    codes = (r.json or {}).get("recovery_codes", [])
+    t.check(r.status == 200 and len(codes) == 10 and len(set(codes)) == 10, "enable returns 10 recovery codes", r)
+    t.eq(core.request("GET", V1 + "/auth/me", token=tok).json["user"]["totp_enabled"], True, "me shows totp on")
+    t.eq(core.request("POST", V1 + "/auth/totp/setup", token=tok).status, 409, "setup while on 409")
+    r = core.request("POST", V1 + "/auth/login", login)
+    t.check(r.status == 401 and err_code(r) == "totp_required" and r.json["error"]["field"] == "/totp",
+            "login without code: totp_required", r)
+    r = core.request("POST", V1 + "/auth/login", dict(login, password="wrong one 1", totp=totp(secret, step + 1)))
+    t.check(r.status == 401 and err_code(r) == "invalid_credentials", "wrong password with a code 401", r)
+    r = core.request("POST", V1 + "/auth/login", dict(login, totp=totp(secret, step + 1)))
+    t.eq(r.status, 200, "login with the next code")
+    r = core.request("POST", V1 + "/auth/login", dict(login, totp=totp(secret, step + 1)))
+    t.check(r.status == 401 and err_code(r) == "invalid_totp", "a code is accepted once (no replay)", r)
+    r = core.request("POST", V1 + "/auth/login", dict(login, totp=codes[0].lower()))
+    t.eq(r.status, 200, "login with a recovery code (any case)")
+    r = core.request("POST", V1 + "/auth/login", dict(login, totp=codes[0]))
+    t.check(r.status == 401 and err_code(r) == "invalid_totp", "a recovery code works once", r)
+    r = core.request("POST", V1 + "/auth/totp/disable", {"password": "nope nope"}, token=tok)
+    t.eq(r.status, 403, "disable with wrong password 403")
+    r = core.request("POST", V1 + "/auth/totp/disable", {"password": "correct horse 1"}, token=tok)
+    t.eq(r.status, 204, "disable 204")
+    t.eq(core.request("POST", V1 + "/auth/login", login).status, 200, "login without code after disable")
+
+
+def test_resumes(core):
+    tok = core.user("res@example.com")
+    legacy = {"basics": {"name": "Ann Lee", "website": "https://ann.dev"},
+              "work": [{"company": "ACME", "position": "Dev", "startDate": "2019-02-30"}],
+              "x-custom": {"keep": [1, 2, {"me": True}]}}
+    r = create(core, tok, legacy)
+    t.eq(r.status, 201, "create 201")
+    j = r.json or {}
+    rid = j.get("id", "")
+    t.eq(r.header("ETag"), '"1"', "create ETag")
+    t.eq(r.header("Location"), V1 + "/resumes/" + rid, "create Location")
+    t.eq(j.get("version"), 1, "create version 1")
+    t.eq(j.get("title"), "Ann Lee", "title defaults to basics.name")
+    t.eq(j["data"]["basics"].get("url"), "https://ann.dev", "legacy website -> url")
+    t.eq(j["data"]["work"][0].get("name"), "ACME", "legacy company -> name")
+    t.eq(j["data"].get("x-custom"), legacy["x-custom"], "unknown keys kept")
+    ptrs = {w["pointer"] for w in j.get("warnings", [])}
+    t.check({"/data/basics/website", "/data/work/0/company", "/data/work/0/startDate"} <= ptrs,
+            "warnings name the fields with JSON pointers", j.get("warnings"))
+    for k in ("created_at", "updated_at"):
+        t.check(isinstance(j.get(k), str) and j[k].endswith("Z"), f"create {k}", j.get(k))
+
+    r = core.request("POST", V1 + "/resumes", {"title": "x"}, token=tok)
+    t.check(r.status == 422 and r.json["error"].get("field") == "/data", "create without data 422 /data", r)
+    r = create(core, tok, [1, 2])
+    t.check(r.status == 422 and r.json["error"].get("field") == "/data", "data not an object 422", r)
+    r = create(core, tok, {"basics": {}}, title="x" * 201)
+    t.check(r.status == 422 and r.json["error"].get("field") == "/title", "title too long 422 /title", r)
+    r = core.request("POST", V1 + "/resumes", raw=b'{"data": {', token=tok, headers={"Content-Type": "application/json"})
+    t.eq(r.status, 400, "create malformed 400")
+    t.eq(core.request("POST", V1 + "/resumes", {"data": {}}).status, 401, "create without session 401")
+
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    t.check(r.status == 200 and r.header("ETag") == '"1"' and r.json["data"] == j["data"], "get 200 + ETag", r)
+    r2 = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    t.eq(r2.body, r.body, "second (cached) get is identical")
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok, headers={"If-None-Match": '"1"'})
+    t.eq(r.status, 304, "If-None-Match 304")
+    t.eq(core.request("GET", V1 + "/resumes/00000000-0000-0000-0000-000000000000", token=tok).status, 404, "unknown id 404")
+    t.eq(core.request("GET", V1 + "/resumes/not-a-uuid", token=tok).status, 404, "malformed id 404")
+    t.eq(core.request("HEAD", V1 + "/resumes/" + rid, token=tok).status, 200, "HEAD works")
+
+    # PUT
+    new = {"title": "Second", "data": {"basics": {"name": "Ann B"}}}
+    r = core.request("PUT", V1 + "/resumes/" + rid, new, token=tok)
+    t.check(r.status == 428 and err_code(r) == "precondition_required", "PUT without If-Match 428", r)
+    r = core.request("PUT", V1 + "/resumes/" + rid, new, token=tok, headers={"If-Match": '"7"'})
+    t.check(r.status == 412 and r.header("ETag") == '"1"', "PUT stale 412 with current ETag", r)
+    r = core.request("PUT", V1 + "/resumes/" + rid, new, token=tok, headers={"If-Match": '"1"'})
+    t.check(r.status == 200 and r.json["version"] == 2 and r.header("ETag") == '"2"' and r.json["title"] == "Second",
+            "PUT 200 bumps version", r)
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    t.check(r.json and r.json["data"] == {"basics": {"name": "Ann B"}} and r.header("ETag") == '"2"',
+            "get after PUT sees the new version (cache invalidated)", r)
+    r = core.request("PUT", V1 + "/resumes/" + rid, {"data": "x"}, token=tok, headers={"If-Match": '"2"'})
+    t.eq(r.status, 422, "PUT invalid body 422")
+
+    # PATCH (RFC 7396)
+    mp = {"Content-Type": "application/merge-patch+json"}
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=json.dumps({"data": {"basics": {"label": "Eng", "name": None}, "skills": [{"name": "C"}]}}).encode(),
+                     token=tok, headers=dict(mp, **{"If-Match": '"2"'}))
+    t.check(r.status == 200 and r.json["data"] == {"basics": {"label": "Eng"}, "skills": [{"name": "C"}]}
+            and r.json["version"] == 3 and r.json["title"] == "Second", "PATCH merges (null deletes)", r)
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=b'{"title":"Third"}', token=tok, headers=dict(mp, **{"If-Match": '"2"'}))
+    t.check(r.status == 412 and r.header("ETag") == '"3"', "PATCH stale 412", r)
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=b'{"title":"Third"}', token=tok,
+                     headers={"Content-Type": "text/plain", "If-Match": '"3"'})
+    t.eq(r.status, 415, "PATCH text/plain 415")
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=b'{"title":"Third"}', token=tok, headers=mp)
+    t.eq(r.status, 428, "PATCH without If-Match 428")
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=b'{"data":null}', token=tok, headers=dict(mp, **{"If-Match": '"3"'}))
+    t.check(r.status == 422 and r.json["error"].get("field") == "/data", "PATCH removing data 422", r)
+    r = core.request("PATCH", V1 + "/resumes/" + rid, {"title": "Third"}, token=tok, headers={"If-Match": "*"})
+    t.check(r.status == 200 and r.json["title"] == "Third" and r.json["version"] == 4, "PATCH If-Match * with application/json", r)
+
+    # versions
+    r = core.request("GET", V1 + "/resumes/" + rid + "/versions", token=tok)
+    t.eq([v["version"] for v in r.json["items"]], [4, 3, 2, 1], "versions newest first")
+    r = core.request("GET", V1 + "/resumes/" + rid + "/versions?limit=3", token=tok)
+    t.check(len(r.json["items"]) == 3 and r.json["next_cursor"], "versions page 1", r)
+    r = core.request("GET", V1 + "/resumes/" + rid + "/versions?limit=3&cursor=" + r.json["next_cursor"], token=tok)
+    t.check([v["version"] for v in r.json["items"]] == [1] and r.json["next_cursor"] is None, "versions page 2", r)
+    t.eq(core.request("GET", V1 + "/resumes/" + rid + "/versions?limit=0", token=tok).status, 400, "versions limit=0 400")
+    t.eq(core.request("GET", V1 + "/resumes/" + rid + "/versions?cursor=abc", token=tok).status, 400, "versions bad cursor 400")
+    r = core.request("GET", V1 + "/resumes/" + rid + "/versions/1", token=tok)
+    t.check(r.status == 200 and r.json["data"] == j["data"] and r.json["version"] == 1, "fetch version 1", r)
+    t.eq(core.request("GET", V1 + "/resumes/" + rid + "/versions/99", token=tok).status, 404, "missing version 404")
+    t.eq(core.request("GET", V1 + "/resumes/" + rid + "/versions/x", token=tok).status, 404, "bad version 404")
+    r = core.request("POST", V1 + "/resumes/" + rid + "/versions/1/restore", token=tok)
+    t.eq(r.status, 428, "version restore without If-Match 428")
+    r = core.request("POST", V1 + "/resumes/" + rid + "/versions/1/restore", token=tok, headers={"If-Match": '"3"'})
+    t.check(r.status == 412 and r.header("ETag") == '"4"', "version restore stale 412", r)
+    r = core.request("POST", V1 + "/resumes/" + rid + "/versions/99/restore", token=tok, headers={"If-Match": '"4"'})
+    t.eq(r.status, 404, "restore of a missing version 404")
+    r = core.request("POST", V1 + "/resumes/" + rid + "/versions/1/restore", token=tok, headers={"If-Match": '"4"'})
+    t.check(r.status == 200 and r.json["version"] == 5 and r.json["data"] == j["data"] and r.json["title"] == "Ann Lee",
+            "restoring version 1 makes version 5", r)
+    r = core.request("GET", V1 + "/resumes/" + rid + "/versions/5", token=tok)
+    t.check(r.status == 200 and r.json["data"] == j["data"], "restored content is kept as a version", r)
+
+    # export / import
+    r = core.request("GET", V1 + "/resumes/" + rid + "/export", token=tok)
+    t.check(r.status == 200 and r.json == j["data"] and "attachment" in (r.header("Content-Disposition") or ""),
+            "export returns the document", r)
+    doc = {"$schema": "https://raw.githubusercontent.com/jsonresume/resume-schema/v1.0.0/schema.json",
+           "basics": {"name": "Ïmport Ünicode", "email": "i@example.com", "profiles": [{"network": "gh", "username": "i"}],
+                      "x-extra": {"nested": [None, 1.5, "s"]}},
+           "work": [{"name": "Co", "position": "P", "startDate": "2020-01", "highlights": ["a", "b"]}],
+           "meta": {"version": "v1.0.0", "theme": "classic"}, "unknownTop": {"k": [True, False]}}
+    r = core.request("POST", V1 + "/resumes/import?title=Imported", raw=json.dumps(doc).encode(), token=tok,
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 201 and r.json["title"] == "Imported" and r.json["warnings"] == [], "import v1 201 without warnings", r)
+    iid = (r.json or {}).get("id", "")
+    r = core.request("GET", V1 + "/resumes/" + iid + "/export", token=tok)
+    t.eq(r.json, doc, "export(import(x)) == x for a v1.0.0 document with unknown keys")
+    t.eq(list(r.json.keys()) if r.json else None, list(doc.keys()), "export keeps key order")
+    old = {"basics": {"name": "Old", "website": "https://old.example", "picture": "https://old.example/p.png"},
+           "work": [{"company": "OldCo", "website": "https://oldco.example"}], "education": [{"institution": "U", "gpa": "4.0"}]}
+    r = core.request("POST", V1 + "/resumes/import", raw=json.dumps(old).encode(), token=tok,
+                     headers={"Content-Type": "application/json"})
+    t.eq(r.status, 201, "import of an older version 201")
+    r = core.request("GET", V1 + "/resumes/" + r.json["id"] + "/export", token=tok)
+    want = {"basics": {"name": "Old", "url": "https://old.example", "image": "https://old.example/p.png"},
+            "work": [{"name": "OldCo", "url": "https://oldco.example"}], "education": [{"institution": "U", "score": "4.0"}]}
+    t.eq(r.json, want, "legacy import exports as v1.0.0 (documented normalisations)")
+    r = core.request("POST", V1 + "/resumes/import", raw=b"[]", token=tok, headers={"Content-Type": "application/json"})
+    t.check(r.status == 422 and is_error_shape(r), "import of a non-object 422", r)
+
+    # list + pagination
+    ids = [rid, iid]
+    for i in range(5):
+        ids.append(create(core, tok, {"basics": {"name": f"P{i}"}}).json["id"])
+    seen, cursor, pages = [], None, 0
+    while True:
+        q = V1 + "/resumes?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        r = core.request("GET", q, token=tok)
+        if not t.eq(r.status, 200, "list page"):
+            break
+        seen += [it["id"] for it in r.json["items"]]
+        pages += 1
+        cursor = r.json["next_cursor"]
+        if not cursor or pages > 10:
+            break
+    t.check(set(ids) <= set(seen) and len(seen) == len(set(seen)), "pagination returns each resume once", seen)
+    t.check(pages >= 3, "pagination used several pages", pages)
+    t.eq(core.request("GET", V1 + "/resumes?limit=101", token=tok).status, 400, "limit over 100 400")
+    t.eq(core.request("GET", V1 + "/resumes?cursor=zzz", token=tok).status, 400, "bad cursor 400")
+
+    # delete / trash / restore
+    r = core.request("DELETE", V1 + "/resumes/" + rid, token=tok)
+    t.eq(r.status, 428, "delete without If-Match 428")
+    r = core.request("DELETE", V1 + "/resumes/" + rid, token=tok, headers={"If-Match": '"1"'})
+    t.eq(r.status, 412, "delete stale 412")
+    r = core.request("DELETE", V1 + "/resumes/" + rid, token=tok, headers={"If-Match": '"5"'})
+    t.eq(r.status, 204, "delete 204")
+    t.eq(core.request("GET", V1 + "/resumes/" + rid, token=tok).status, 404, "deleted resume 404")
+    t.eq(core.request("DELETE", V1 + "/resumes/" + rid, token=tok, headers={"If-Match": '"6"'}).status, 404, "delete twice 404")
+    r = core.request("GET", V1 + "/resumes", token=tok)
+    t.check(rid not in [i["id"] for i in r.json["items"]], "deleted resume not listed")
+    r = core.request("GET", V1 + "/resumes?deleted=1", token=tok)
+    t.check([i["id"] for i in r.json["items"]] == [rid] and r.json["items"][0].get("deleted_at"), "trash lists it", r)
+    r = core.request("POST", V1 + "/resumes/" + rid + "/restore", token=tok)
+    t.check(r.status == 200 and r.json["version"] == 7 and r.json["data"] == j["data"], "restore from trash", r)
+    t.eq(core.request("POST", V1 + "/resumes/" + rid + "/restore", token=tok).status, 404, "restore of a live resume 404")
+    t.eq(core.request("GET", V1 + "/resumes/" + rid, token=tok).header("ETag"), '"7"', "get after restore")
+    # Past the 30 days the trash forgets.
+    core.request("DELETE", V1 + "/resumes/" + ids[2], token=tok, headers={"If-Match": '"1"'})
+    core.db.sql(f"UPDATE resumes SET deleted_at = now() - interval '31 days' WHERE id = '{ids[2]}'")
+    t.eq(core.request("POST", V1 + "/resumes/" + ids[2] + "/restore", token=tok).status, 404, "no restore after 30 days")
+
+    # sharing
+    r = core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.check(r.status == 404 and err_code(r) == "not_shared", "share before creating 404", r)
+    r = core.request("POST", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.check(r.status == 201 and len(r.json["slug"]) == 22 and r.json["views"] == 0, "share 201", r)
+    slug = r.json["slug"]
+    r = core.request("POST", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.check(r.status == 200 and r.json["slug"] == slug, "share again returns the same link", r)
+    for _ in range(3):
+        r = core.request("GET", V1 + "/public/" + slug)
+    t.check(r.status == 200 and r.json["data"] == j["data"] and r.json["title"] == "Ann Lee", "public read", r)
+    t.check("user" not in r.body.decode() and "id" not in r.json, "public view hides owner and id", r)
+    t.eq(core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok).json["views"], 3, "views counted")
+    t.eq(core.request("GET", V1 + "/public/" + "A" * 22).status, 404, "unknown slug 404")
+    r = core.request("DELETE", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.eq(r.status, 204, "revoke 204")
+    t.eq(core.request("GET", V1 + "/public/" + slug).status, 404, "revoked link 404")
+    t.eq(core.request("DELETE", V1 + "/resumes/" + rid + "/share", token=tok).status, 404, "revoke twice 404")
+    return rid
+
+
+def test_isolation(core):
+    a = core.user("iso-a@example.com")
+    b = core.user("iso-b@example.com")
+    rid = create(core, a, {"basics": {"name": "A's"}}).json["id"]
+    core.request("POST", V1 + f"/resumes/{rid}/share", token=a)
+    ghost = "00000000-0000-4000-8000-000000000000"
+    body = json.dumps({"data": {"basics": {"name": "B was here"}}}).encode()
+    calls = [
+        ("GET", "", None, {}), ("PUT", "", body, {"If-Match": '"1"'}), ("PATCH", "", body, {"If-Match": '"1"'}),
+        ("DELETE", "", None, {"If-Match": '"1"'}), ("POST", "/restore", None, {}), ("GET", "/export", None, {}),
+        ("GET", "/versions", None, {}), ("GET", "/versions/1", None, {}),
+        ("POST", "/versions/1/restore", None, {"If-Match": '"1"'}), ("GET", "/share", None, {}),
+        ("POST", "/share", None, {}), ("DELETE", "/share", None, {}),
+    ]
+    for method, suffix, raw, hdr in calls:
+        h = dict(hdr)
+        if raw is not None:
+            h["Content-Type"] = "application/json"
+        rb = core.request(method, V1 + f"/resumes/{rid}{suffix}", raw=raw, token=b, headers=h)
+        rg = core.request(method, V1 + f"/resumes/{ghost}{suffix}", raw=raw, token=b, headers=h)
+        t.check(rb.status == 404 and is_error_shape(rb), f"B {method} A's resume{suffix} -> 404", rb)
+        t.eq(rb.json, rg.json, f"B {method}{suffix}: same answer as for a resume that does not exist")
+    r = core.request("GET", V1 + "/resumes", token=b)
+    t.eq(r.json["items"], [], "B's list does not show A's resume")
+    r = core.request("GET", V1 + f"/resumes/{rid}", token=a)
+    t.check(r.status == 200 and r.json["version"] == 1 and r.json["data"] == {"basics": {"name": "A's"}},
+            "A's resume untouched by B", r)
+    t.eq(core.request("GET", V1 + f"/resumes/{rid}/share", token=a).status, 200, "A's share untouched by B")
+
+
+def test_etag_race(core):
+    tok = core.user("race@example.com")
+    for method in ("PUT", "PATCH", "DELETE"):
+        rid = create(core, tok, {"basics": {"name": "race"}}).json["id"]
+        n = 8
+
+        def write(i, rid=rid, method=method):
+            h = {"If-Match": '"1"', "Content-Type": "application/json"}
+            raw = json.dumps({"data": {"basics": {"name": f"writer {i}"}}}).encode() if method != "DELETE" else None
+            return core.request(method, V1 + "/resumes/" + rid, raw=raw, token=tok, headers=h).status
+
+        codes = parallel(write, [(i,) for i in range(n)])
+        if method == "DELETE":
+            # The losers find the resume gone: 404 is what they would get without If-Match,
+            # and RFC 9110 13.2.1 says preconditions are then ignored.
+            t.check(codes.count(204) == 1 and all(c in (404, 412) for c in codes if c != 204),
+                    "DELETE race: exactly one wins", codes)
+        else:
+            t.check(codes.count(200) == 1 and codes.count(412) == n - 1, f"{method} race: exactly one wins, others 412", codes)
+        if method != "DELETE":
+            r = core.request("GET", V1 + "/resumes/" + rid + "/versions", token=tok)
+            t.eq([v["version"] for v in r.json["items"]], [2, 1], f"{method} race: one new version")
+
+
+def scripts_sample():
+    """One assigned character from every stretch of 61 code points, all planes: every
+    script, combining marks, RTL, CJK, emoji, astral planes, controls."""
+    chars = []
+    for cp in list(range(1, 0x20)) + list(range(0x20, 0x110000, 61)):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        cat = unicodedata.category(chr(cp))
+        if cat in ("Cn", "Cs"):
+            continue
+        chars.append(chr(cp))
+    return "".join(chars)
+
+
+def test_roundtrip(core):
+    tok = core.user("rt@example.com")
+    nasty = ["'; DROP TABLE users; --", "Robert'); DROP TABLE resumes;--", "$1 $$ $tag$ \\x00 \\ \\\\ %s %d %n _%",
+             "\" ' ` ; -- /* */ \u0000 NUL", "<script>alert(1)</script>", "{\"json\": [\"inside\"]}",
+             "e\u0301 \u200d\U0001F469\u200d\U0001F4BB \u202eRTL\u202c \ufeffBOM", "\U0001F600\U0001F1E9\U0001F1EA 𝔘𝔫𝔦"]
+    sample = scripts_sample()
+    scripts = {
+        "latin": "Ærøskøbing façade naïve œuvre ß", "greek": "Ελληνικά", "cyrillic": "Кириллица ёЁ",
+        "armenian": "Հայերեն", "hebrew": "עִבְרִית", "arabic": "العربية ﷺ", "syriac": "ܣܘܪܝܝܐ", "thaana": "ދިވެހި",
+        "devanagari": "हिन्दी क्षत्रिय", "bengali": "বাংলা", "gurmukhi": "ਪੰਜਾਬੀ", "gujarati": "ગુજરાતી", "tamil": "தமிழ்",
+        "telugu": "తెలుగు", "kannada": "ಕನ್ನಡ", "malayalam": "മലയാളം", "sinhala": "සිංහල", "thai": "ภาษาไทย",
+        "lao": "ພາສາລາວ", "tibetan": "བོད་ཡིག", "myanmar": "မြန်မာ", "georgian": "ქართული", "hangul": "한국어",
+        "ethiopic": "ግዕዝ", "cherokee": "ᏣᎳᎩ", "canadian": "ᐃᓄᒃᑎᑐᑦ", "mongolian": "ᠮᠣᠩᠭᠣᠯ", "khmer": "ភាសាខ្មែរ",
+        "hiragana": "ひらがな", "katakana": "カタカナ", "han": "漢字 𠀋 𪚲", "yi": "ꆈꌠꁱꂷ", "vai": "ꕙꔤ",
+        "gothic": "𐌲𐌿𐍄𐌹𐍃𐌺", "cuneiform": "𒀭𒂗𒆠", "egyptian": "𓂀𓃭", "emoji": "👩‍👩‍👧‍👦 🏳️‍🌈",
+    }
+    data = {"basics": {"name": nasty[0], "label": sample[:500], "summary": sample},
+            "x-scripts": scripts, "x-nasty": nasty, "work": [{"name": n, "highlights": [n, sample[:50]]} for n in nasty]}
+    r = create(core, tok, data, title=nasty[1])
+    t.eq(r.status, 201, "round trip: create")
+    rid = (r.json or {}).get("id", "")
+    for how, rr in (("get", core.request("GET", V1 + "/resumes/" + rid, token=tok)),
+                    ("cached get", core.request("GET", V1 + "/resumes/" + rid, token=tok)),
+                    ("export", core.request("GET", V1 + "/resumes/" + rid + "/export", token=tok))):
+        got = rr.json if how == "export" else (rr.json or {}).get("data")
+        t.eq(got, data, f"round trip ({how}): every script and SQL metacharacter byte for byte")
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    t.eq(r.json["title"], nasty[1], "round trip: title")
+    t.check(json.dumps(r.json["data"], ensure_ascii=False).encode("utf-8") == json.dumps(data, ensure_ascii=False).encode("utf-8"),
+            "round trip: identical UTF-8 bytes")
+    t.eq(core.db.sql("SELECT count(*) FROM users WHERE email = 'rt@example.com'"), "1", "tables intact after metacharacters")
+    r = core.register("o'brien+\"x\"@example.com", name=nasty[0])
+    t.check(r.status == 201 and r.json["user"]["name"] == nasty[0], "metacharacters in account fields", r)
+
+
+def test_concurrent_registration(core):
+    n = 12
+    emails = ["Same@Example.com" if i % 2 else "same@example.com" for i in range(n)]
+    codes = parallel(lambda e: core.register(e).status, [(e,) for e in emails])
+    t.check(codes.count(201) == 1 and codes.count(409) == n - 1, "concurrent registration: one 201, others 409", codes)
+    t.eq(core.db.sql("SELECT count(*) FROM users WHERE email_norm = 'same@example.com'"), "1", "exactly one account")
+
+
+def test_rate_limits(db):
+    core = Core(db.url, login_account_max=3, login_ip_max=1000000)
+    try:
+        core.user("rl@example.com")
+        bad = {"email": "rl@example.com", "password": "wrong wrong"}
+        codes = [core.request("POST", V1 + "/auth/login", bad).status for _ in range(3)]
+        t.eq(codes, [401, 401, 401], "failed logins before the limit are 401")
+        r = core.request("POST", V1 + "/auth/login", bad)
+        ra = r.header("Retry-After") or ""
+        t.check(r.status == 429 and err_code(r) == "rate_limited" and ra.isdigit() and 0 < int(ra) <= 900,
+                "account limit 429 with Retry-After", r)
+        r = core.request("POST", V1 + "/auth/login", {"email": "rl@example.com", "password": "correct horse 1"})
+        t.eq(r.status, 429, "even the right password waits out the account limit")
+        r = core.request("POST", V1 + "/auth/login", {"email": "other@example.com", "password": "whatever 1"})
+        t.eq(r.status, 401, "other accounts are not limited")
+    finally:
+        t.eq(core.stop(), 0, "rate-limit core exits 0 on SIGTERM")
+    core = Core(db.url, login_ip_max=4)
+    try:
+        codes = [core.request("POST", V1 + "/auth/login", {"email": f"u{i}@example.com", "password": "whatever 1"}).status
+                 for i in range(5)]
+        t.eq(codes[:4], [401] * 4, "attempts under the address limit")
+        t.eq(codes[4], 429, "address limit 429")
+    finally:
+        core.stop()
+
+
+def test_metrics(core):
+    r = core.request("GET", "/metrics")
+    text = r.body.decode()
+    t.check(r.status == 200 and "text/plain" in (r.header("Content-Type") or ""), "metrics 200 text", r)
+    t.check('rg_core_http_requests_total{route="/api/v1/resumes/{id}",method="GET",status="200"}' in text,
+            "metrics count per route and status", text[:300])
+    t.check('rg_core_http_request_duration_seconds_bucket{route="/api/v1/resumes",method="POST",status="201",le="+Inf"}' in text,
+            "latency histogram per route and status")
+    log = core.log_text()
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    access = [x for x in lines if x.get("event") == "http.access"]
+    t.check(len(access) > 50 and all(x.get("req_id") and x.get("status") is not None for x in access),
+            "JSON-lines access log with a request id on every line", len(access))
+    t.check("correct horse" not in log and "Bearer" not in log, "no passwords or tokens in the log")
+
+
+def main():
+    db = Database("api")
+    core = None
+    try:
+        core = Core(db.url)
+        core.db = db
+        t.check("applied 0001-core.sql" in db.migrate_output, "migrate applies 0001", db.migrate_output)
+        again = subprocess.run([os.environ["RG_BIN_RESUMEGO"], "migrate", "--url", db.url], capture_output=True, text=True)
+        t.check(again.returncode == 0 and "0 applied" in again.stdout, "migrate twice changes nothing", again.stdout)
+        test_service(core)
+        test_register_login(core)
+        test_sessions(core)
+        test_totp(core)
+        test_resumes(core)
+        test_isolation(core)
+        test_etag_race(core)
+        test_roundtrip(core)
+        test_concurrent_registration(core)
+        test_metrics(core)
+        test_rate_limits(db)
+    finally:
+        if core:
+            t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM")
+        db.drop()
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()

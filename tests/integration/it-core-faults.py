@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""rg-core when its backends fail, against real servers:
+
+- Redis restarted mid-run: sessions are gone, so requests get 401 (never 500), readyz
+  says 503, logins get 503 while it is down; afterwards people sign in again and every
+  resume is still there.
+- PostgreSQL restarted mid-run: requests get 503 (with Retry-After) while it is down, and
+  the same rg-core process serves normally once it is back, without a restart.
+
+Redis: a private redis-server on a free port.  PostgreSQL: the test cluster, stopped and
+started through scripts/stack (RG_TEST_STACK, set by scripts/test); without it the test
+is skipped."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corelib import SKIP, Checker, Core, Database, free_port  # noqa: E402
+
+V1 = "/api/v1"
+t = Checker()
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.dir = f"/tmp/rg-it-redis-{os.getpid()}"
+        os.makedirs(self.dir, exist_ok=True)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self):
+        subprocess.run(["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "yes",
+                        "--save", "", "--appendonly", "no", "--dir", self.dir,
+                        "--pidfile", f"{self.dir}/redis.pid", "--logfile", f"{self.dir}/redis.log"], check=True)
+        for _ in range(100):
+            if self.cli("PING") == "PONG":
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    def cli(self, *args):
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args), capture_output=True, text=True)
+        return r.stdout.strip()
+
+    def stop(self):
+        self.cli("SHUTDOWN", "NOSAVE")
+        for _ in range(100):
+            if self.cli("PING") != "PONG":
+                return
+            time.sleep(0.05)
+
+
+def test_redis_restart(db):
+    redis = Redis()
+    core = Core(db.url, redis_url=redis.url, redis_timeout="200ms")
+    try:
+        tok = core.user("redis@example.com")
+        rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "R"}}}, token=tok).json["id"]
+        t.eq(core.request("GET", V1 + "/resumes/" + rid, token=tok).status, 200, "before: 200")
+        redis.stop()
+        statuses = [core.request("GET", V1 + "/resumes/" + rid, token=tok).status for _ in range(5)]
+        t.eq(statuses, [401] * 5, "Redis down: authenticated requests get 401")
+        r = core.request("GET", V1 + "/readyz")
+        t.check(r.status == 503 and r.json["redis"] == "down" and r.json["postgres"] == "ok", "Redis down: readyz 503", r)
+        t.eq(core.request("GET", "/healthz").status, 200, "Redis down: healthz still 200")
+        r = core.request("POST", V1 + "/auth/login", {"email": "redis@example.com", "password": "correct horse 1"})
+        t.check(r.status == 503 and r.header("Retry-After"), "Redis down: login 503 with Retry-After", r)
+        redis.start()
+        time.sleep(0.3)
+        t.eq(core.request("GET", V1 + "/resumes/" + rid, token=tok).status, 401,
+             "Redis back (empty): the old session is gone, 401")
+        r = core.request("POST", V1 + "/auth/login", {"email": "redis@example.com", "password": "correct horse 1"})
+        t.eq(r.status, 200, "Redis back: login works")
+        tok = (r.json or {}).get("token")
+        r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+        t.check(r.status == 200 and r.json["data"] == {"basics": {"name": "R"}}, "Redis back: the resume is intact", r)
+        t.eq(core.request("GET", V1 + "/readyz").status, 200, "Redis back: readyz 200")
+        t.check('"status":500' not in core.log_text(), "no 500 during the Redis outage")
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (redis test)")
+        redis.stop()
+
+
+def stack(*args):
+    subprocess.run([os.environ["RG_TEST_STACK"]] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def test_pg_restart(db):
+    core = Core(db.url)
+    pid = core.proc.pid
+    try:
+        tok = core.user("pg@example.com")
+        rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "P"}}}, token=tok).json["id"]
+        stack("down", "pg")
+        r = core.request("GET", V1 + "/resumes", token=tok)
+        t.check(r.status == 503 and r.json["error"]["code"] == "unavailable" and r.header("Retry-After"),
+                "PostgreSQL down: list 503 with Retry-After", r)
+        statuses = [core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": f"x{i}"}}}, token=tok).status
+                    for i in range(4)]
+        t.eq(statuses, [503] * 4, "PostgreSQL down: writes 503")
+        r = core.request("PUT", V1 + "/resumes/" + rid, {"data": {}}, token=tok, headers={"If-Match": '"1"'})
+        t.eq(r.status, 503, "PostgreSQL down: PUT 503")
+        r = core.request("GET", V1 + "/readyz")
+        t.check(r.status == 503 and r.json["postgres"] == "down", "PostgreSQL down: readyz 503", r)
+        t.eq(core.request("GET", V1 + "/auth/me", token=tok).status, 503, "PostgreSQL down: me 503 (session still valid)")
+        stack("up", "pg")
+        ok, deadline = False, time.time() + 10
+        while time.time() < deadline:
+            if core.request("GET", V1 + "/resumes", token=tok).status == 200:
+                ok = True
+                break
+            time.sleep(0.2)
+        t.check(ok, "PostgreSQL back: the same rg-core serves again")
+        t.eq(core.proc.pid, pid, "no restart of rg-core")
+        t.check(core.proc.poll() is None, "rg-core kept running")
+        # Every worker thread reconnects: many requests, all fine.
+        statuses = {core.request("GET", V1 + "/resumes", token=tok).status for _ in range(40)}
+        t.eq(statuses, {200}, "PostgreSQL back: every worker reconnected")
+        r = core.request("PUT", V1 + "/resumes/" + rid, {"data": {"basics": {"name": "P2"}}}, token=tok,
+                         headers={"If-Match": '"1"'})
+        t.check(r.status == 200 and r.json["version"] == 2, "PostgreSQL back: writes work, nothing lost", r)
+        t.eq(core.request("GET", V1 + "/readyz").status, 200, "PostgreSQL back: readyz 200")
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (pg test)")
+
+
+def main():
+    if not os.environ.get("RG_TEST_STACK"):
+        print("SKIP: RG_TEST_STACK not set (scripts/test sets it)")
+        sys.exit(SKIP)
+    db = Database("faults")
+    try:
+        test_redis_restart(db)
+        test_pg_restart(db)
+    finally:
+        stack("up", "pg")
+        db.drop()
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""rg-core connection and size limits: oversize bodies (declared and chunked), slow
+senders that stall or trickle (slowloris), the per-address connection limit, huge
+headers.  After each abuse the service must still answer."""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corelib import Checker, Core, Database  # noqa: E402
+
+t = Checker()
+MAX_BODY = 64 * 1024
+
+
+def connect(core):
+    s = socket.create_connection(("127.0.0.1", core.port), timeout=10)
+    return s
+
+
+def read_all(s, timeout=10):
+    s.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    except (socket.timeout, ConnectionResetError):
+        pass
+    return data
+
+
+def closed_within(s, seconds):
+    """Seconds until the peer closed the connection, or None if it stayed open."""
+    start = time.time()
+    s.settimeout(0.2)
+    while time.time() - start < seconds:
+        try:
+            b = s.recv(4096)
+            if not b:
+                return time.time() - start
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.time() - start
+    return None
+
+
+def alive(core, what):
+    t.eq(core.request("GET", "/healthz").status, 200, f"still serving after {what}")
+
+
+def test_bodies(core):
+    tok = core.user("big@example.com")
+    big = b'{"data":{"basics":{"name":"' + b"x" * (MAX_BODY + 10) + b'"}}}'
+    r = core.request("POST", "/api/v1/resumes", raw=big, token=tok, headers={"Content-Type": "application/json"})
+    t.check(r.status == 413 and (r.json or {}).get("error", {}).get("code") == "body_too_large",
+            "declared oversize body 413 JSON", r)
+    alive(core, "413")
+    # Exactly at the cap is fine.
+    head = b'{"data":{"basics":{"name":"x"}},"title":"t"}'
+    exact = head + b" " * (MAX_BODY - len(head))
+    r = core.request("POST", "/api/v1/resumes", raw=exact, token=tok, headers={"Content-Type": "application/json"})
+    t.eq(r.status, 201, "a body of exactly max_body is accepted")
+    # Expect: 100-continue: refused before the client sends a byte of the body.
+    s = connect(core)
+    s.sendall(b"POST /api/v1/resumes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer " + tok.encode() + b"\r\nExpect: 100-continue\r\n"
+              b"Content-Length: 10000000\r\n\r\n")
+    resp = read_all(s, 5)
+    s.close()
+    t.check(resp.startswith(b"HTTP/1.1 413"), "Expect: 100-continue with a huge length gets 413, not 100", resp[:80])
+    # Chunked: no length to refuse up front; the connection is cut once past the cap.
+    s = connect(core)
+    s.sendall(b"POST /api/v1/resumes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer " + tok.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sent, cut = 0, False
+    chunk = b"%x\r\n" % 16384 + b"y" * 16384 + b"\r\n"
+    try:
+        while sent < 4 * 1024 * 1024:
+            s.sendall(chunk)
+            sent += 16384
+    except (BrokenPipeError, ConnectionResetError):
+        cut = True
+    resp = b"" if cut else read_all(s, 5)
+    s.close()
+    t.check((cut or not resp.startswith(b"HTTP/1.1 2")) and sent < 4 * 1024 * 1024,
+            "chunked body past the cap is cut off", (cut, sent, resp[:60]))
+    alive(core, "a chunked oversize body")
+
+
+def test_slow(core):
+    # Stalls mid-headers: the idle timeout (2 s) closes it.
+    s = connect(core)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    took = closed_within(s, 8)
+    s.close()
+    t.check(took is not None and took < 5, "a stalled request is closed by the idle timeout", took)
+    # Trickles a byte every 0.5 s (never idle for 2 s): the request deadline (3 s) cuts it.
+    s = connect(core)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    start, cut_at = time.time(), None
+    try:
+        while time.time() - start < 12:
+            s.sendall(b"X")
+            time.sleep(0.5)
+            s.settimeout(0.01)
+            try:
+                if s.recv(1) == b"":
+                    cut_at = time.time() - start
+                    break
+            except socket.timeout:
+                pass
+    except (BrokenPipeError, ConnectionResetError):
+        cut_at = time.time() - start
+    s.close()
+    t.check(cut_at is not None and cut_at < 7, "a trickling sender (slowloris) is cut off", cut_at)
+    # A body that trickles in is cut off too.
+    s = connect(core)
+    s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1000\r\n\r\n")
+    start, cut_at = time.time(), None
+    try:
+        while time.time() - start < 12:
+            s.sendall(b" ")
+            time.sleep(0.5)
+            s.settimeout(0.01)
+            try:
+                if s.recv(1) == b"":
+                    cut_at = time.time() - start
+                    break
+            except socket.timeout:
+                pass
+    except (BrokenPipeError, ConnectionResetError):
+        cut_at = time.time() - start
+    s.close()
+    t.check(cut_at is not None and cut_at < 7, "a trickling body is cut off", cut_at)
+    # Keep-alive between requests is not punished: two requests 1 s apart on one connection.
+    s = connect(core)
+    ok = 0
+    for _ in range(2):
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(5)
+        d = s.recv(4096)
+        ok += d.startswith(b"HTTP/1.1 200")
+        time.sleep(1)
+    s.close()
+    t.eq(ok, 2, "kept-alive connection serves several requests")
+    alive(core, "slow clients")
+
+
+def test_per_ip(core):
+    held = [connect(core) for _ in range(4)]
+    time.sleep(0.3)
+    s = connect(core)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = read_all(s, 3)
+    except (BrokenPipeError, ConnectionResetError):
+        resp = b""
+    s.close()
+    t.check(not resp.startswith(b"HTTP/1.1 200"), "a connection past per_ip_limit is refused", resp[:60])
+    for h in held:
+        h.close()
+    time.sleep(0.5)
+    alive(core, "hitting the per-address limit")
+
+
+def test_headers(core):
+    s = connect(core)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"h" * 200000 + b"\r\n\r\n")
+    resp = read_all(s, 5)
+    s.close()
+    t.check(not resp.startswith(b"HTTP/1.1 200"), "a 200 KB header is refused", resp[:60])
+    alive(core, "a huge header")
+
+
+def main():
+    db = Database("limits")
+    core = None
+    try:
+        core = Core(db.url, max_body=MAX_BODY, conn_timeout="2s", request_timeout="3s", per_ip_limit=4,
+                    conn_memory="32KiB", threads=2)
+        test_bodies(core)
+        test_slow(core)
+        test_per_ip(core)
+        test_headers(core)
+        log = core.log_text()
+        t.check('"event":"http.slow_request_cut"' in log, "cut-offs are logged")
+    finally:
+        if core:
+            t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM")
+        db.drop()
+    t.finish()
+
+
+if __name__ == "__main__":
+    main()
