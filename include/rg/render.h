@@ -77,7 +77,7 @@ int rg_date_valid(const char *s, int calendar);
 
 struct rg_render_opts {
     const char *theme;    /* NULL = "classic" */
-    const char *paper;    /* "a4" (default) or "letter" */
+    const char *paper;    /* "a4" (default) or "letter", any case */
     const char *locale;   /* BCP 47 tag; NULL = meta/basics hint, else "en" */
     const char *base_dir; /* where relative image paths are resolved; NULL = no local files */
     int64_t source_date;  /* creation date written into the PDF (Unix time); -1 = now, or
@@ -98,6 +98,11 @@ struct rg_renderer *rg_renderer_free(struct rg_renderer *r);
  * exist), -EINVAL (bad paper/locale), RG_ETOOBIG (out's cap), or RG_ERENDER. */
 int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
                   struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei);
+
+/* Checks the theme, paper and locale of opts without rendering: 0, RG_ETHEME or -EINVAL
+ * with ei saying what exists.  For callers that validate a request before queueing it. */
+int rg_render_check_opts(const struct rg_renderer *r, const struct rg_render_opts *opts,
+                         struct rg_errinfo *ei);
 
 /* Themes known to the renderer: {"items":[{"name","description"}]} sorted by name (the
  * shape of the API's /themes).  A new reference. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,16 @@ struct job {
     atomic_int worst;
     pthread_mutex_t print_lock;
 };
+
+static void run(struct job *j, struct rg_renderer *r);
+
+/* Starts a message on stderr: the progress line, if any, is cleared first.  Call with
+ * print_lock held. */
+static void msg_begin(const struct job *j)
+{
+    if (j->progress)
+        fputs("\r\033[K", stderr);
+}
 
 static void worst(struct job *j, int code)
 {
@@ -115,20 +126,23 @@ static int render_one(struct job *j, struct rg_renderer *r, const char *in)
     err = rg_buf_read_file(&src, in);
     if (err < 0) {
         pthread_mutex_lock(&j->print_lock);
+        msg_begin(j);
         if (err == RG_ETOOBIG)
             fprintf(stderr, "%s: error: larger than the %u byte limit for a resume\n", in,
                     RG_RESUME_MAX_BYTES);
         else
             fprintf(stderr, "%s: error: cannot read: %s\n", in, rg_strerror(err));
         pthread_mutex_unlock(&j->print_lock);
-        code = err == RG_ETOOBIG ? CLI_EXIT_REJECTED : CLI_EXIT_INTERNAL;
+        /* Naming a file that cannot be read is a mistake on the command line. */
+        code = err == RG_ETOOBIG ? CLI_EXIT_REJECTED : CLI_EXIT_USAGE;
         goto out;
     }
     err = rg_resume_load(src.ptr, src.len, j->load_flags, &doc, &diags, &ei);
     if (err < 0) {
         pthread_mutex_lock(&j->print_lock);
+        msg_begin(j);
         cli_print_diags(in, &diags);
-        if (ei.msg[0])
+        if (ei.msg[0] && !rg_diags_count(&diags, RG_DIAG_ERROR))
             fprintf(stderr, "%s: error: %s\n", in, ei.msg);
         pthread_mutex_unlock(&j->print_lock);
         code = CLI_EXIT_REJECTED;
@@ -144,6 +158,8 @@ static int render_one(struct job *j, struct rg_renderer *r, const char *in)
     err = rg_render_pdf(r, doc, &o, &pdf, &diags, &ei);
     if (!j->quiet || err < 0) {
         pthread_mutex_lock(&j->print_lock);
+        if (diags.n || err < 0)
+            msg_begin(j);
         if (!j->quiet)
             cli_print_diags(in, &diags);
         if (err < 0)
@@ -180,6 +196,14 @@ static void *worker(void *arg)
         worst(j, CLI_EXIT_INTERNAL);
         return NULL;
     }
+    run(j, r);
+    rg_renderer_free(r);
+    return NULL;
+}
+
+/* Renders files until none are left (several threads share the job). */
+static void run(struct job *j, struct rg_renderer *r)
+{
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n)
@@ -192,8 +216,106 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&j->print_lock);
         }
     }
-    rg_renderer_free(r);
+}
+
+/* `--name value` or `--name=value`: returns the value (advancing *i) or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n))
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] == '\0' && *i + 1 < argc)
+        return argv[++*i];
     return NULL;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char *p = rg_strdup(path);
+    int r = 0;
+    for (char *s = p + 1; r == 0; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            r = -errno;
+        *s = c;
+        if (!c)
+            break;
+    }
+    rg_free(p);
+    if (r == 0) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+            r = -errno;
+        else if (!S_ISDIR(st.st_mode))
+            r = -ENOTDIR;
+    }
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Refuses outputs that would destroy an input or each other: an output that is an input
+ * file (same inode), or two inputs that map to one output in a batch. */
+static int check_outputs(const struct job *j)
+{
+    char **outs = rg_calloc(j->n, sizeof *outs);
+    int code = CLI_EXIT_OK;
+
+    for (size_t i = 0; i < j->n; i++)
+        outs[i] = out_path(j, j->inputs[i]);
+    for (size_t i = 0; i < j->n && code == CLI_EXIT_OK; i++) {
+        struct stat so, si;
+        if (!strcmp(outs[i], "-") || stat(outs[i], &so) < 0)
+            continue;
+        for (size_t k = 0; k < j->n; k++)
+            if (strcmp(j->inputs[k], "-") && stat(j->inputs[k], &si) == 0 &&
+                si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+                fprintf(stderr,
+                        "resumego render: the output %s is the input %s; refusing to "
+                        "overwrite it (use -o)\n",
+                        outs[i], j->inputs[k]);
+                code = CLI_EXIT_USAGE;
+                break;
+            }
+    }
+    if (code == CLI_EXIT_OK && j->n > 1) {
+        qsort(outs, j->n, sizeof *outs, cmp_str);
+        for (size_t i = 1; i < j->n; i++)
+            if (strcmp(outs[i], "-") && !strcmp(outs[i - 1], outs[i])) {
+                fprintf(stderr,
+                        "resumego render: two inputs would both be written to %s; rename one "
+                        "or render them separately\n",
+                        outs[i]);
+                code = CLI_EXIT_USAGE;
+                break;
+            }
+    }
+    for (size_t i = 0; i < j->n; i++)
+        rg_free(outs[i]);
+    rg_free(outs);
+    return code;
+}
+
+static int usage_error(char **inputs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(char **inputs, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("resumego render: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(see `resumego render --help`)\n", stderr);
+    rg_free(inputs);
+    return CLI_EXIT_USAGE;
 }
 
 int cli_render_main(int argc, char **argv)
@@ -202,85 +324,110 @@ int cli_render_main(int argc, char **argv)
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     char **inputs = rg_calloc((size_t)argc, sizeof *inputs);
     size_t n = 0;
-    int strict = 0;
+    int strict = 0, code;
+    struct rg_errinfo ei = {.msg = ""};
+    const char *v;
 
     memset(&j, 0, sizeof j);
     j.opts.source_date = -1;
-    pthread_mutex_init(&j.print_lock, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int more = i + 1 < argc;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             rg_free(inputs);
             return CLI_EXIT_OK;
-        } else if (!strcmp(a, "-o") && more) {
-            j.out = argv[++i];
-        } else if (!strcmp(a, "-O") && more) {
-            j.outdir = argv[++i];
-        } else if (!strcmp(a, "--theme") && more) {
-            j.opts.theme = argv[++i];
-        } else if (!strcmp(a, "--paper") && more) {
-            j.opts.paper = argv[++i];
-        } else if (!strcmp(a, "--locale") && more) {
-            j.opts.locale = argv[++i];
-        } else if (!strcmp(a, "--jobs") && more) {
+        } else if ((v = opt_value(argc, argv, &i, "-o"))) {
+            j.out = v;
+        } else if ((v = opt_value(argc, argv, &i, "-O"))) {
+            j.outdir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--theme"))) {
+            j.opts.theme = v;
+        } else if ((v = opt_value(argc, argv, &i, "--paper"))) {
+            j.opts.paper = v;
+        } else if ((v = opt_value(argc, argv, &i, "--locale"))) {
+            j.opts.locale = v;
+        } else if ((v = opt_value(argc, argv, &i, "--jobs"))) {
             char *end;
-            jobs = strtol(argv[++i], &end, 10);
-            if (*end || jobs < 1 || jobs > 256) {
-                fprintf(stderr, "resumego render: --jobs takes a number from 1 to 256\n");
-                rg_free(inputs);
-                return CLI_EXIT_USAGE;
-            }
+            errno = 0;
+            jobs = strtol(v, &end, 10);
+            if (*end || errno || jobs < 1 || jobs > 256)
+                return usage_error(inputs, "--jobs takes a number from 1 to 256, not \"%s\"", v);
         } else if (!strcmp(a, "--strict")) {
             strict = 1;
         } else if (!strcmp(a, "-q")) {
             j.quiet = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "resumego render: unknown or incomplete option \"%s\"\n\n%s", a, usage);
-            rg_free(inputs);
-            return CLI_EXIT_USAGE;
+            return usage_error(inputs, "unknown option, or an option without its value: \"%s\"",
+                               a);
         } else {
             inputs[n++] = argv[i];
         }
     }
-    if (n == 0 || (n > 1 && !j.outdir) || (j.out && j.outdir)) {
-        fprintf(stderr, "resumego render: %s\n\n%s",
-                n == 0   ? "no input file"
-                : j.out ? "-o and -O exclude each other"
-                        : "several inputs need -O DIR",
-                usage);
-        rg_free(inputs);
-        return CLI_EXIT_USAGE;
-    }
-    if (j.opts.paper && strcmp(j.opts.paper, "a4") && strcmp(j.opts.paper, "letter")) {
-        fprintf(stderr, "resumego render: --paper must be a4 or letter\n");
-        rg_free(inputs);
-        return CLI_EXIT_USAGE;
-    }
-    if (j.outdir && mkdir(j.outdir, 0755) < 0 && errno != EEXIST) {
-        fprintf(stderr, "resumego render: cannot create %s: %s\n", j.outdir, strerror(errno));
+    if (n == 0)
+        return usage_error(inputs, "%s", "no input file");
+    if (j.out && j.outdir)
+        return usage_error(inputs, "%s", "-o and -O exclude each other");
+    if (n > 1 && !j.outdir)
+        return usage_error(inputs, "%s", "several inputs need -O DIR (-o names one file)");
+    if (j.opts.paper && strcasecmp(j.opts.paper, "a4") && strcasecmp(j.opts.paper, "letter"))
+        return usage_error(inputs, "--paper must be a4 or letter, not \"%s\"", j.opts.paper);
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde && strspn(sde, "0123456789") != strlen(sde))
+        fprintf(stderr, "resumego render: warning: SOURCE_DATE_EPOCH=\"%s\" is not a number of "
+                        "seconds; ignored\n", sde);
+
+    /* The first renderer is made here so that a bad theme or locale is one usage error,
+     * not one error per file; the calling thread then renders with it. */
+    struct rg_renderer *r0 = rg_renderer_new(NULL, &ei);
+    if (!r0) {
+        fprintf(stderr, "resumego render: %s\n", ei.msg);
         rg_free(inputs);
         return CLI_EXIT_INTERNAL;
     }
+    if (rg_render_check_opts(r0, &j.opts, &ei) < 0) {
+        rg_renderer_free(r0);
+        return usage_error(inputs, "%s", ei.msg);
+    }
+    if (j.outdir) {
+        int e = make_dirs(j.outdir);
+        if (e < 0) {
+            fprintf(stderr, "resumego render: cannot create the directory %s: %s\n", j.outdir,
+                    rg_strerror(e));
+            rg_renderer_free(r0);
+            rg_free(inputs);
+            return CLI_EXIT_INTERNAL;
+        }
+    }
     j.inputs = inputs;
     j.n = n;
+    if ((code = check_outputs(&j)) != CLI_EXIT_OK) {
+        rg_renderer_free(r0);
+        rg_free(inputs);
+        return code;
+    }
     j.load_flags = strict ? RG_LOAD_STRICT : 0;
     j.progress = n > 1 && isatty(2);
+    pthread_mutex_init(&j.print_lock, NULL);
     if ((size_t)jobs > n)
         jobs = (long)n;
     pthread_t *th = rg_calloc((size_t)jobs, sizeof *th);
+    int *started = rg_calloc((size_t)jobs, sizeof *started);
     for (long t = 1; t < jobs; t++)
-        if (pthread_create(&th[t], NULL, worker, &j) != 0)
-            th[t] = 0;
-    worker(&j);
+        started[t] = pthread_create(&th[t], NULL, worker, &j) == 0;
+    run(&j, r0);
     for (long t = 1; t < jobs; t++)
-        if (th[t])
+        if (started[t])
             pthread_join(th[t], NULL);
+    rg_renderer_free(r0);
     if (j.progress)
-        fputc('\n', stderr);
+        fputs("\r\033[K", stderr);
+    code = atomic_load(&j.worst);
+    if (n > 1)
+        fprintf(stderr, "rendered %zu files into %s%s\n", n, j.outdir,
+                code == CLI_EXIT_OK ? "" : " (with errors, see above)");
     rg_free(th);
+    rg_free(started);
     rg_free(inputs);
     pthread_mutex_destroy(&j.print_lock);
-    return atomic_load(&j.worst);
+    return code;
 }

@@ -149,6 +149,8 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
         pango_layout_set_alignment(l, c->rtl ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT);
     pango_attr_list_insert(al, pango_attr_font_features_new("liga=0,clig=0,dlig=0,hlig=0"));
     pango_attr_list_insert(al, pango_attr_language_new(c->lang));
+    /* A URL or a word broken at the margin must copy back as written: no inserted "-". */
+    pango_attr_list_insert(al, pango_attr_insert_hyphens_new(FALSE));
     if (tracking > 0 && !rtl) {
         /* Text extractors (poppler, ATS parsers) split letters spaced wider than about a
          * tenth of the font size into separate words: "S U M M A R Y".  Stay under it. */
@@ -634,6 +636,7 @@ static void sec_entries(struct render_ctx *c, json_t *arr, const char *key)
             e.org = a.len ? a.ptr : NULL;
             e.start = S(o, "startDate");
             e.end = S(o, "endDate");
+            e.ongoing = 1; /* as for work: no end date means it goes on */
             e.url = S(o, "url");
             e.summary = S(o, "description");
             e.bullets = rg_json_arr(o, "highlights");
@@ -753,6 +756,8 @@ static void sec_references(struct render_ctx *c, json_t *arr, const char *key)
             continue;
         if (ref)
             flow_rich(c, ref, c->fd_italic, first ? 0 : c->t->sp_entry, &c->text_color);
+        if (ref && name) /* the attribution never stands alone on a page */
+            c->col->items[c->col->n - 1].keep_next = 1;
         if (name) {
             char *s = rg_asprintf("— %s", name);
             flow_text(c, s, c->fd_small, 0, 2, &c->t->c_muted, NULL, 0);
@@ -1087,7 +1092,7 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
 {
     struct render_ctx c;
     json_t *basics = rg_json_obj(doc, "basics");
-    int letter = opts->paper && !strcmp(opts->paper, "letter");
+    int letter = opts->paper && !strcasecmp(opts->paper, "letter");
     int pages_main, pages_side = 0;
 
     memset(&c, 0, sizeof c);

@@ -53,6 +53,20 @@ struct section {
     const struct legacy *legacy; /* NULL-terminated by from == NULL */
 };
 
+/* A number as the text it was written as (integers without a decimal point), or NULL
+ * when v is not a number.  A new reference. */
+static json_t *number_text(const json_t *v)
+{
+    char buf[64];
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+    else
+        return NULL;
+    return json_string(buf);
+}
+
 /* ---- the v1.0.0 shape ------------------------------------------------------------------ */
 
 static const struct field location_fields[] = {
@@ -322,6 +336,15 @@ static void normalize_strings(struct lctx *c, json_t *obj, const char *key, json
             continue;
         }
         size_t saved = push(c, NULL, i);
+        json_t *text = number_text(item);
+        if (text) {
+            warn(c, "expected a string, got a number; used as the text \"%s\"",
+                 json_string_value(text));
+            json_array_append_new(kept, text);
+            pop(c, saved);
+            dropped = 1;
+            continue;
+        }
         warn(c, "expected a string, got %s; removed", render_json_type_name(item, 1));
         pop(c, saved);
         dropped = 1;
@@ -344,6 +367,14 @@ static void normalize_objects(struct lctx *c, json_t *obj, const char *key, json
         if (json_is_object(item)) {
             normalize_object(c, item, sec);
             json_array_append(kept, item);
+        } else if (json_is_string(item) && sec->fields[0].kind == K_LINE) {
+            /* "skills": ["Go", "Rust"] means what it says: read as {"name": "Go"}. */
+            json_t *o = json_pack("{s:O}", sec->fields[0].key, item);
+            warn(c, "expected an object, got a string; read as {\"%s\": ...}",
+                 sec->fields[0].key);
+            normalize_object(c, o, sec);
+            json_array_append_new(kept, o);
+            dropped = 1;
         } else {
             warn(c, "expected an object, got %s; removed", render_json_type_name(item, 1));
             dropped = 1;
@@ -363,6 +394,19 @@ static void normalize_field(struct lctx *c, json_t *obj, const struct field *f, 
              : f->kind == K_OBJ ? json_is_object(v)
                                 : json_is_array(v);
 
+    if (!ok && want_string && (v = number_text(v)) != NULL) {
+        /* "startDate": 2017, "position": 5: keep what was meant, as text. */
+        warn(c, "expected a string, got a number; used as the text \"%s\"", json_string_value(v));
+        json_object_set_new(obj, f->key, v);
+        ok = 1;
+    } else if (!ok && f->kind == K_STRS && json_is_string(v) && json_string_length(v) > 0) {
+        warn(c, "expected an array, got a string; read as a list of one");
+        v = json_pack("[O]", v);
+        json_object_set_new(obj, f->key, v);
+        ok = 1;
+    } else if (!ok) {
+        v = json_object_get(obj, f->key);
+    }
     if (!ok) {
         warn(c, "expected %s, got %s; removed",
              want_string ? "a string" : f->kind == K_OBJ ? "an object" : "an array",

@@ -23,6 +23,30 @@ static int is_known_section(const char *s)
     return 0;
 }
 
+/* Every key a theme may have, by group ("" = top level).  Anything else is a typo. */
+static const struct {
+    const char *group, *keys;
+} known_keys[] = {
+    {"", " name description fonts size color margin space header heading entry columns sections "
+         "sidebar_sections "},
+    {"fonts", " body heading name "},
+    {"size", " name label heading title body small "},
+    {"color", " text muted accent rule sidebar_bg sidebar_text header_bg header_text "},
+    {"margin", " top bottom left right "},
+    {"space", " section entry heading paragraph line "},
+    {"header", " align photo photo_size band separator bold "},
+    {"heading", " upper tracking rule bold "},
+    {"entry", " title_bold bullet "},
+    {"columns", " count sidebar sidebar_width gap sidebar_padding "},
+};
+
+static int key_known(const char *list, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, " %s ", key);
+    return strstr(list, pat) != NULL;
+}
+
 static int parse_rgb(const char *s, struct render_rgb *c)
 {
     unsigned v;
@@ -131,11 +155,45 @@ static void get_sections(struct loader *L, json_t *o, const char *key, char **ds
     json_array_foreach(v, i, it)
     {
         if (!json_is_string(it) || !is_known_section(json_string_value(it))) {
-            fail(L, key, "names an unknown section");
+            char why[160];
+            snprintf(why, sizeof why, "names an unknown section \"%.40s\" (known: summary, "
+                                      "work, volunteer, education, ...)",
+                     json_is_string(it) ? json_string_value(it) : "?");
+            fail(L, key, why);
             return;
         }
         dst[(*n)++] = rg_strdup(json_string_value(it));
     }
+}
+
+static void check_keys(struct loader *L, json_t *o)
+{
+    const char *k;
+    json_t *v;
+    for (size_t g = 0; g < RG_ARRAY_SIZE(known_keys); g++) {
+        json_t *grp = *known_keys[g].group ? json_object_get(o, known_keys[g].group) : o;
+        if (grp && !json_is_object(grp)) {
+            fail(L, known_keys[g].group, "must be an object");
+            continue;
+        }
+        json_object_foreach(grp, k, v)
+        {
+            if (!key_known(known_keys[g].keys, k)) {
+                char where[160];
+                snprintf(where, sizeof where, "%s%s%s", known_keys[g].group,
+                         *known_keys[g].group ? "." : "", k);
+                fail(L, where, "is not a theme setting (a typo?)");
+            }
+        }
+    }
+}
+
+static int listed(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], s))
+            return 1;
+    return 0;
 }
 
 int render_theme_load(const char *path, struct render_theme **ret, struct rg_errinfo *ei)
@@ -217,6 +275,13 @@ int render_theme_load(const char *path, struct render_theme **ret, struct rg_err
         for (size_t i = 0; i < RG_ARRAY_SIZE(defaults); i++)
             t->sections[t->nsections++] = rg_strdup(defaults[i]);
     get_sections(&L, o, "sidebar_sections", t->sidebar_sections, &t->nsidebar);
+    /* A section the theme does not place still prints, at the end of the main column:
+     * a theme must never make a resume's content disappear. */
+    for (size_t i = 0; i < RG_ARRAY_SIZE(defaults) && t->nsections < RENDER_MAX_SECTIONS; i++)
+        if (!listed(t->sections, t->nsections, defaults[i]) &&
+            !(t->columns == 2 && listed(t->sidebar_sections, t->nsidebar, defaults[i])))
+            t->sections[t->nsections++] = rg_strdup(defaults[i]);
+    check_keys(&L, o);
     if (t->columns == 2 && !t->nsidebar)
         fail(&L, "sidebar_sections", "a two-column theme needs sidebar sections");
     json_decref(o);

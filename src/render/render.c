@@ -320,6 +320,52 @@ static const struct render_locale *guess_locale(const struct rg_renderer *r, con
     return l ? l : render_locale_find(r, "en");
 }
 
+/* Resolves the theme and locale named by opts (locale NULL when none is named). */
+static int resolve(const struct rg_renderer *r, const struct rg_render_opts *opts,
+                   const struct render_theme **ret_theme, const struct render_locale **ret_loc,
+                   struct rg_errinfo *ei)
+{
+    const struct render_theme *t = render_theme_find(r, opts->theme ? opts->theme : "classic");
+    const struct render_locale *loc = NULL;
+    struct rg_buf names;
+    int err;
+
+    if (!t) {
+        rg_buf_init(&names, 4096);
+        for (size_t i = 0; i < r->nthemes; i++)
+            (void)rg_buf_printf(&names, "%s%s", i ? ", " : "", r->themes[i]->name);
+        err = rg_errinfo_set(ei, RG_ETHEME, "unknown theme \"%s\" (themes: %s)",
+                             opts->theme ? opts->theme : "classic", names.ptr ? names.ptr : "");
+        rg_buf_done(&names);
+        return err;
+    }
+    if (opts->paper && strcasecmp(opts->paper, "a4") && strcasecmp(opts->paper, "letter"))
+        return rg_errinfo_set(ei, -EINVAL, "unknown paper \"%s\" (a4 or letter)", opts->paper);
+    if (opts->locale && *opts->locale) {
+        loc = render_locale_find(r, opts->locale);
+        if (!loc) {
+            rg_buf_init(&names, 4096);
+            for (size_t i = 0; i < r->nlocales; i++)
+                (void)rg_buf_printf(&names, "%s%s", i ? ", " : "", r->locales[i]->tag);
+            err = rg_errinfo_set(ei, -EINVAL, "unknown locale \"%s\" (locales: %s)",
+                                 opts->locale, names.ptr ? names.ptr : "");
+            rg_buf_done(&names);
+            return err;
+        }
+    }
+    *ret_theme = t;
+    *ret_loc = loc;
+    return 0;
+}
+
+int rg_render_check_opts(const struct rg_renderer *r, const struct rg_render_opts *opts,
+                         struct rg_errinfo *ei)
+{
+    const struct render_theme *t;
+    const struct render_locale *loc;
+    return resolve(r, opts, &t, &loc, ei);
+}
+
 int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
                   struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei)
 {
@@ -334,34 +380,11 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
         opts = &defaults;
     if (!json_is_object(doc))
         return rg_errinfo_set(ei, RG_EINPUT, "the resume must be a JSON object");
-    t = render_theme_find(r, opts->theme ? opts->theme : "classic");
-    if (!t) {
-        struct rg_buf names;
-        rg_buf_init(&names, 4096);
-        for (size_t i = 0; i < r->nthemes; i++)
-            (void)rg_buf_printf(&names, "%s%s", i ? ", " : "", r->themes[i]->name);
-        err = rg_errinfo_set(ei, RG_ETHEME, "unknown theme \"%s\" (themes: %s)", opts->theme,
-                             names.ptr ? names.ptr : "");
-        rg_buf_done(&names);
+    err = resolve(r, opts, &t, &loc, ei);
+    if (err < 0)
         return err;
-    }
-    if (opts->paper && strcmp(opts->paper, "a4") && strcmp(opts->paper, "letter"))
-        return rg_errinfo_set(ei, -EINVAL, "unknown paper \"%s\" (a4 or letter)", opts->paper);
-    if (opts->locale && *opts->locale) {
-        loc = render_locale_find(r, opts->locale);
-        if (!loc) {
-            struct rg_buf names;
-            rg_buf_init(&names, 4096);
-            for (size_t i = 0; i < r->nlocales; i++)
-                (void)rg_buf_printf(&names, "%s%s", i ? ", " : "", r->locales[i]->tag);
-            err = rg_errinfo_set(ei, -EINVAL, "unknown locale \"%s\" (locales: %s)", opts->locale,
-                                 names.ptr ? names.ptr : "");
-            rg_buf_done(&names);
-            return err;
-        }
-    } else {
+    if (!loc)
         loc = guess_locale(r, doc);
-    }
 
     when = opts->source_date;
     if (when < 0) {

@@ -44,6 +44,14 @@ static void test_theme_defaults(void **state)
     assert_string_equal(t->name, "x");
     assert_int_equal(t->columns, 1);
     assert_true(t->nsections >= 12);
+    unlink(path);
+    rg_free(path);
+    render_theme_free(t);
+    /* Sections a theme leaves out still print, at the end of the main column. */
+    path = write_tmp("{\"name\":\"x\",\"sections\":[\"work\"]}");
+    assert_int_equal(render_theme_load(path, &t, &ei), 0);
+    assert_string_equal(t->sections[0], "work");
+    assert_int_equal(t->nsections, 12);
     assert_true(t->size_body > 6 && t->size_body < 16);
     unlink(path);
     rg_free(path);
@@ -66,6 +74,10 @@ static void test_theme_errors(void **state)
         {"{\"name\":\"x\",\"columns\":{\"count\":3}}", "count"},
         {"{\"name\":\"x\",\"header\":{\"photo\":\"yes\"}}", "photo"},
         {"{\"name\":", "line"},
+        {"{\"name\":\"x\",\"color\":{\"acent\":\"#000000\"}}", "color.acent"},
+        {"{\"name\":\"x\",\"colour\":{}}", "colour"},
+        {"{\"name\":\"x\",\"heading\":{\"uper\":true}}", "heading.uper"},
+        {"{\"name\":\"x\",\"sections\":[\"educaton\"]}", "educaton"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
