@@ -63,6 +63,7 @@ struct render_locale {
     int rtl;          /* the language is written right to left */
     char *months[12]; /* short month names */
     char *present, *page_fmt, *range_sep;
+    char *comma;    /* list separator: ", " or "、" */
     char *date_fmt; /* "{mon} {year}", "{year}年{month}月" ... */
     json_t *headings; /* object: section key -> heading */
     json_t *labels;   /* object: small words ("GPA", "Courses", ...) */

@@ -603,7 +603,7 @@ static void sec_entries(struct render_ctx *c, json_t *arr, const char *key)
             e.bullets = rg_json_arr(o, "highlights");
         } else if (!strcmp(key, "education")) {
             const char *tt[] = {S(o, "studyType"), S(o, "area")};
-            join(&a, ", ", tt, 2);
+            join(&a, c->loc->comma, tt, 2);
             e.title = a.len ? a.ptr : NULL;
             e.org = S(o, "institution");
             e.start = S(o, "startDate");
@@ -617,7 +617,7 @@ static void sec_entries(struct render_ctx *c, json_t *arr, const char *key)
             if (courses && json_array_size(courses)) {
                 struct rg_buf cb;
                 rg_buf_init(&cb, 1 << 16);
-                join_array(&cb, ", ", courses);
+                join_array(&cb, c->loc->comma, courses);
                 if (cb.len)
                     (void)rg_buf_printf(&b, "%s%s: %s", b.len ? "\n" : "",
                                         render_locale_label(c->loc, "courses", "Courses"), cb.ptr);
@@ -642,7 +642,7 @@ static void sec_entries(struct render_ctx *c, json_t *arr, const char *key)
             e.bullets = rg_json_arr(o, "highlights");
             json_t *kw = rg_json_arr(o, "keywords");
             if (kw)
-                join_array(&b, ", ", kw);
+                join_array(&b, c->loc->comma, kw);
             e.extra = b.len ? b.ptr : NULL;
         } else if (!strcmp(key, "awards")) {
             e.title = S(o, "title");
@@ -697,7 +697,7 @@ static void sec_lists(struct render_ctx *c, json_t *arr, const char *key)
             list = rg_json_arr(o, "keywords");
         }
         if (list)
-            join_array(&kw, ", ", list);
+            join_array(&kw, c->loc->comma, list);
         if (!name && !kw.len && !sub) {
             rg_buf_done(&b);
             rg_buf_done(&kw);
@@ -795,7 +795,7 @@ static size_t contacts(struct render_ctx *c, struct contact *v, size_t max)
         struct rg_buf lb;
         rg_buf_init(&lb, 4096);
         const char *parts[] = {S(loc, "city"), S(loc, "region"), S(loc, "countryCode")};
-        join(&lb, ", ", parts, 3);
+        join(&lb, c->loc->comma, parts, 3);
         if (lb.len) {
             v[n].text = rg_buf_take(&lb, NULL);
             v[n++].uri = NULL;

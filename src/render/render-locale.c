@@ -43,6 +43,7 @@ int render_locale_load(const char *path, struct render_locale **ret, struct rg_e
     l->page_fmt = dup_str(o, "page", "Page {page} of {pages}");
     l->range_sep = dup_str(o, "range_separator", " – ");
     l->date_fmt = dup_str(o, "date_format", "{mon} {year}");
+    l->comma = dup_str(o, "list_separator", ", ");
     l->headings = json_incref(rg_json_obj(o, "headings"));
     l->labels = json_incref(rg_json_obj(o, "labels"));
     json_decref(o);
@@ -62,6 +63,7 @@ struct render_locale *render_locale_free(struct render_locale *l)
     rg_free(l->page_fmt);
     rg_free(l->range_sep);
     rg_free(l->date_fmt);
+    rg_free(l->comma);
     json_decref(l->headings);
     json_decref(l->labels);
     return rg_free(l);
