@@ -232,14 +232,16 @@ static int token_ok(const char *t)
     return n == TOKEN_CHARS;
 }
 
-int core_auth_resolve(struct core_req *req)
+int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisReply **ret_extra)
 {
     const char *auth = core_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token = NULL;
-    char hash[65], key[128];
-    redisReply *rep = NULL;
+    char hash[65], key[128], ttl[24];
+    redisReply *rep[2] = {NULL, NULL};
     int via_cookie = 0, ok = 0;
 
+    if (ret_extra)
+        *ret_extra = NULL;
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
         token = auth + 7;
         while (*token == ' ')
@@ -252,11 +254,16 @@ int core_auth_resolve(struct core_req *req)
         return 0;
     core_sha256_hex(token, strlen(token), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
-    /* GETEX renews the expiry with the same round trip: the sliding window. */
-    if (core_redis_cmd(1, &rep, "GETEX %s PX %lld", key, (long long)core_cfg->session_ttl_ms) < 0)
+    snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->session_ttl_ms);
+    /* GETEX renews the expiry in the same round trip: the sliding window. */
+    const char *getex[] = {"GETEX", key, "PX", ttl};
+    const char *get[] = {"GET", extra_key};
+    const int argc[] = {4, 2};
+    const char *const *argv[] = {getex, get};
+    if (core_redis_pipeline(extra_key ? 2 : 1, argc, argv, rep) < 0)
         return 0; /* Redis unreachable: nobody is signed in (401), nothing else breaks */
-    if (rep->type == REDIS_REPLY_STRING) {
-        int64_t uid = strtoll(rep->str, NULL, 10);
+    if (rep[0]->type == REDIS_REPLY_STRING) {
+        int64_t uid = strtoll(rep[0]->str, NULL, 10);
         if (uid > 0) {
             req->uid = uid;
             req->auth_via_cookie = via_cookie;
@@ -264,8 +271,23 @@ int core_auth_resolve(struct core_req *req)
             ok = 1;
         }
     }
-    freeReplyObject(rep);
+    freeReplyObject(rep[0]);
+    if (rep[1] && ok && ret_extra)
+        *ret_extra = rep[1];
+    else if (rep[1])
+        freeReplyObject(rep[1]);
     return ok;
+}
+
+int core_auth_resolve(struct core_req *req)
+{
+    return core_auth_resolve_with(req, NULL, NULL);
+}
+
+void core_reply_unauthorized(struct core_req *req)
+{
+    core_header_add(req, "WWW-Authenticate", "Bearer realm=\"resumego\"");
+    core_reply_error(req, 401, "unauthorized", "sign in first", NULL);
 }
 
 /* Creates a session for uid; writes the token (TOKEN_CHARS + 1 bytes) into tok. */

@@ -187,6 +187,34 @@ int core_redis_cmd(int idempotent, redisReply **ret_reply, const char *fmt, ...)
     return RG_EREDIS;
 }
 
+int core_redis_pipeline(size_t n, const int *argc, const char *const *const *argv, redisReply **ret)
+{
+    struct rconn *c;
+    int r;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        r = conn_get(&c);
+        if (r < 0)
+            return r;
+        size_t got = 0;
+        for (size_t i = 0; i < n; i++)
+            (void)redisAppendCommandArgv(c->rc, argc[i], (const char **)argv[i], NULL);
+        for (; got < n; got++) {
+            void *rep = NULL;
+            if (redisGetReply(c->rc, &rep) != REDIS_OK || !rep)
+                break;
+            ret[got] = rep;
+        }
+        if (got == n)
+            return 0;
+        for (size_t i = 0; i < got; i++)
+            freeReplyObject(ret[i]);
+        log_failure(c, "redis.command_failed", c->rc->errstr);
+        drop(c);
+    }
+    return RG_EREDIS;
+}
+
 char *core_rkey(char *buf, size_t n, const char *fmt, ...)
 {
     va_list ap;

@@ -269,37 +269,27 @@ static void cache_invalidate(const char *id, int64_t version)
     cache_store(id, v, v, strlen(v));
 }
 
-/* Serves a GET from the cache when it can.  Returns 1 when it replied. */
-static int cache_serve(struct core_req *req, const char *id)
+/* Serves a GET from a cached value (the reply to GET cache:resume:<id>:current) when it
+ * holds a body of this user.  Returns 1 when it replied. */
+static int cache_serve(struct core_req *req, const redisReply *rep)
 {
-    char key[128];
-    redisReply *rep = NULL;
-    int served = 0;
-
-    cache_key(key, sizeof key, id);
-    if (core_redis_cmd(1, &rep, "GET %s", key) < 0)
+    if (!rep || rep->type != REDIS_REPLY_STRING)
         return 0;
-    if (rep->type == REDIS_REPLY_STRING) {
-        /* "<version> <uid> <json>" */
-        char *sp1 = memchr(rep->str, ' ', rep->len);
-        char *sp2 = sp1 ? memchr(sp1 + 1, ' ', rep->len - (size_t)(sp1 + 1 - rep->str)) : NULL;
-        if (sp2 && strtoll(sp1 + 1, NULL, 10) == req->uid) {
-            char version[24];
-            snprintf(version, sizeof version, "%.*s", (int)(sp1 - rep->str), rep->str);
-            set_etag(req, version);
-            const char *inm = core_req_header(req, "If-None-Match");
-            char etag[32];
-            snprintf(etag, sizeof etag, "\"%s\"", version);
-            if (inm && strcmp(inm, etag) == 0)
-                core_reply_empty(req, 304);
-            else
-                core_reply_raw(req, 200, "application/json", sp2 + 1,
-                               rep->len - (size_t)(sp2 + 1 - rep->str));
-            served = 1;
-        }
-    }
-    freeReplyObject(rep);
-    return served;
+    /* "<version> <uid> <json>" */
+    char *sp1 = memchr(rep->str, ' ', rep->len);
+    char *sp2 = sp1 ? memchr(sp1 + 1, ' ', rep->len - (size_t)(sp1 + 1 - rep->str)) : NULL;
+    if (!sp2 || strtoll(sp1 + 1, NULL, 10) != req->uid)
+        return 0;
+    char version[24], etag[32];
+    snprintf(version, sizeof version, "%.*s", (int)(sp1 - rep->str), rep->str);
+    set_etag(req, version);
+    snprintf(etag, sizeof etag, "\"%s\"", version);
+    const char *inm = core_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0)
+        core_reply_empty(req, 304);
+    else
+        core_reply_raw(req, 200, "application/json", sp2 + 1, rep->len - (size_t)(sp2 + 1 - rep->str));
+    return 1;
 }
 
 /* ---- loading bodies ------------------------------------------------------------------ */
@@ -541,13 +531,28 @@ out:
 void core_h_resume_get(struct core_req *req)
 {
     PGresult *res = NULL;
+    redisReply *cached = NULL;
     struct rg_buf b;
-    char uid[24];
-    const char *id = resume_id(req);
+    char uid[24], key[128];
+    const char *id = req->params[0];
 
-    if (!id)
+    /* CORE_ROUTE_AUTH_SELF: the session and the cached resume in one Redis round trip. */
+    if (!id || !uuid_ok(req->params[0])) {
+        if (core_auth_resolve(req))
+            not_found(req);
+        else
+            core_reply_unauthorized(req);
         return;
-    if (cache_serve(req, id))
+    }
+    cache_key(key, sizeof key, id);
+    if (!core_auth_resolve_with(req, key, &cached)) {
+        core_reply_unauthorized(req);
+        return;
+    }
+    int served = cache_serve(req, cached);
+    if (cached)
+        freeReplyObject(cached);
+    if (served)
         return;
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
     const char *p[] = {id, uid};

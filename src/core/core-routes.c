@@ -35,7 +35,7 @@ const struct core_route core_routes[] = {
     {"GET", V1 "/resumes", core_h_resumes_list, CORE_ROUTE_AUTH},
     {"POST", V1 "/resumes", core_h_resumes_create, CORE_ROUTE_AUTH},
     {"POST", V1 "/resumes/import", core_h_resumes_import, CORE_ROUTE_AUTH},
-    {"GET", V1 "/resumes/{id}", core_h_resume_get, CORE_ROUTE_AUTH},
+    {"GET", V1 "/resumes/{id}", core_h_resume_get, CORE_ROUTE_AUTH_SELF},
     {"PUT", V1 "/resumes/{id}", core_h_resume_put, CORE_ROUTE_AUTH},
     {"PATCH", V1 "/resumes/{id}", core_h_resume_patch, CORE_ROUTE_AUTH},
     {"DELETE", V1 "/resumes/{id}", core_h_resume_delete, CORE_ROUTE_AUTH},
@@ -113,8 +113,7 @@ void core_route_dispatch(struct core_req *req)
     (void)match(rt->path, req->path, req->params);
     if (rt->flags & CORE_ROUTE_AUTH) {
         if (!core_auth_resolve(req)) {
-            core_header_add(req, "WWW-Authenticate", "Bearer realm=\"resumego\"");
-            core_reply_error(req, 401, "unauthorized", "sign in first", NULL);
+            core_reply_unauthorized(req);
             return;
         }
         if (strcmp(method, "GET") != 0 && !core_auth_origin_ok(req)) {

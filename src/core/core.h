@@ -129,7 +129,12 @@ int core_req_json(struct core_req *req, int any_json, json_t **ret);
 
 typedef void core_handler_fn(struct core_req *req);
 
-enum { CORE_ROUTE_AUTH = 1u << 0 /* needs a session */ };
+enum {
+    CORE_ROUTE_AUTH = 1u << 0,      /* needs a session */
+    CORE_ROUTE_AUTH_SELF = 1u << 1, /* needs a session, but the handler authenticates itself
+                                     * (to fold the session lookup into its own Redis round
+                                     * trip); it must call core_auth_resolve_with() first */
+};
 
 struct core_route {
     const char *method;
@@ -187,6 +192,11 @@ int core_redis_argv(int idempotent, redisReply **ret_reply, int argc, const char
 /* printf-style convenience over core_redis_argv for keys and numbers (hiredis format:
  * use %b for user-supplied bytes). */
 int core_redis_cmd(int idempotent, redisReply **ret_reply, const char *fmt, ...);
+/* Sends n commands (argv form, NUL-terminated strings) in one round trip and stores the
+ * replies in ret[0..n-1] (caller frees each; error replies are returned, not failed).
+ * Every command must be safe to repeat: after a broken connection all are sent again once.
+ * 0 or RG_EREDIS (then nothing is stored). */
+int core_redis_pipeline(size_t n, const int *argc, const char *const *const *argv, redisReply **ret);
 /* Writes prefix + formatted key into buf (cap n).  Returns buf. */
 char *core_rkey(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int core_redis_ping(void);
@@ -220,6 +230,11 @@ json_t *core_merge_patch(const json_t *target, const json_t *patch);
 /* core-auth.c: resolves the session of req (Bearer or cookie) into req->uid.  Returns 1
  * when authenticated, 0 when not (no/unknown token, or Redis unreachable). */
 int core_auth_resolve(struct core_req *req);
+/* Like core_auth_resolve, and in the same Redis round trip GETs extra_key into
+ * *ret_extra (caller frees; NULL when Redis failed).  For CORE_ROUTE_AUTH_SELF routes. */
+int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisReply **ret_extra);
+/* Replies 401 (with WWW-Authenticate). */
+void core_reply_unauthorized(struct core_req *req);
 /* 1 when a cookie-authenticated write comes from an allowed Origin (or none is needed). */
 int core_auth_origin_ok(const struct core_req *req);
 /* Precomputes the dummy hash that makes unknown e-mails cost as much as known ones. */

@@ -60,7 +60,7 @@ int main(void)
         snprintf(what, sizeof what, "%s %s: security matches the route's auth", core_routes[i].method,
                  core_routes[i].path);
         json_t *sec = json_object_get(op, "security");
-        int needs = (core_routes[i].flags & CORE_ROUTE_AUTH) != 0;
+        int needs = (core_routes[i].flags & (CORE_ROUTE_AUTH | CORE_ROUTE_AUTH_SELF)) != 0;
         check(json_is_array(sec) && (json_array_size(sec) > 0) == needs, what, NULL);
     }
 
