@@ -6,26 +6,26 @@
  *     iterations, `iterations` timed ones give the median and p95 of wall time, and the
  *     median of the thread's CPU time (which shows whether a slow figure comes from the
  *     renderer or from other processes competing for the cores);
- *   - docs/s with 1, 2, ... threads, one struct rg_renderer per thread (as the API asks):
- *     every thread builds and warms its renderer, then all start together at a barrier and
- *     each renders the same number of documents; docs/s = all documents / wall time from
- *     the barrier to the last thread's finish, with the CPU time the threads spent per
- *     document;
- *   - peak RSS (getrusage ru_maxrss) after the single-threaded phase (one renderer) and
- *     after the threaded phase (up to max(threads) renderers alive at once).
+ *   - docs/s with 1, 2, ... worker processes, one struct rg_renderer each (processes, not
+ *     threads: cairo 1.16 is not safe with renderers in several threads): every process
+ *     builds and warms its renderer, then all start together and each renders the same
+ *     number of documents; docs/s = all documents / wall time from the start to the last
+ *     result, with the CPU time the processes spent per document;
+ *   - peak RSS (getrusage ru_maxrss) of this process after the single-renderer phase.
  *
  * The cold `resumego render` process and the peers (wkhtmltopdf, Chromium) are measured
  * by bench/bench-render.sh, which runs this program first.
  *
  * Output: a table on stdout; with --tsv FILE also tab-separated records for scripts:
  *   warm <file> <theme> <median_ms> <p95_ms> <pages> <bytes> <median_cpu_ms>
- *   tput <file> <theme> <threads> <docs_per_s> <cpu_ms_per_doc>
+ *   tput <file> <theme> <processes> <docs_per_s> <cpu_ms_per_doc>
  *   rss  <phase> <kb>
  * Exit status: 0, 1 when a render fails, 2 on usage errors. */
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,16 +61,19 @@ struct config {
     FILE *tsv;
 };
 
-/* One throughput run: shared by the worker threads. */
+/* One throughput run, shared (read-only after fork) by the worker processes. */
 struct tput_run {
     const struct config *cfg;
     const struct input *in;
     const char *theme;
-    int docs_per_thread;
-    pthread_barrier_t start;
-    int failed;    /* set (under lock) by a worker whose render fails */
-    double cpu_ms; /* CPU time of all workers' timed loops (under lock) */
-    pthread_mutex_t lock;
+    int docs_per_proc;
+    int ready[2], go[2], result[2]; /* pipes: child ready, parent go, child result */
+};
+
+/* What a worker process reports through the result pipe. */
+struct tput_result {
+    double cpu_ms;
+    int failed;
 };
 
 static double now_ms(void)
@@ -216,76 +219,97 @@ out:
     return err;
 }
 
-static void *tput_worker(void *arg)
+/* A worker process: builds and warms its own renderer, says it is ready, waits for the
+ * start, renders docs_per_proc documents and reports its CPU time.  Processes, not
+ * threads: cairo 1.16 is not safe with renderers in several threads (see render.h). */
+static void tput_worker(struct tput_run *run)
 {
-    struct tput_run *run = arg;
     struct rg_errinfo ei = {.msg = ""};
     struct rg_buf out;
     struct rg_renderer *r = rg_renderer_new(run->cfg->data_dir, &ei);
+    struct tput_result res = {0, 0};
     int err = 0;
+    char c = 0;
 
     rg_buf_init(&out, BENCH_PDF_MAX);
-    if (!r) {
+    if (!r)
         err = RG_ERENDER;
-    } else {
-        /* Warm this renderer (fonts, theme) before the clock starts. */
-        for (int i = 0; i < 2 && err >= 0; i++)
-            err = render_once(r, run->in, run->theme, &out, &ei);
-    }
-    (void)pthread_barrier_wait(&run->start);
-    double c0 = thread_cpu_ms();
-    for (int i = 0; i < run->docs_per_thread && err >= 0; i++)
+    for (int i = 0; i < 2 && err >= 0; i++) /* warm: fonts, theme */
         err = render_once(r, run->in, run->theme, &out, &ei);
-    double cpu = thread_cpu_ms() - c0;
-    pthread_mutex_lock(&run->lock);
-    run->cpu_ms += cpu;
-    if (err < 0 && !run->failed) {
+    (void)!write(run->ready[1], &c, 1);
+    (void)!read(run->go[0], &c, 1);
+    double c0 = thread_cpu_ms();
+    for (int i = 0; i < run->docs_per_proc && err >= 0; i++)
+        err = render_once(r, run->in, run->theme, &out, &ei);
+    res.cpu_ms = thread_cpu_ms() - c0;
+    if (err < 0) {
         report_failure(run->in, run->theme, err, &ei);
-        run->failed = 1;
+        res.failed = 1;
     }
-    pthread_mutex_unlock(&run->lock);
+    (void)!write(run->result[1], &res, sizeof res);
     rg_buf_done(&out);
     rg_renderer_free(r);
-    return NULL;
 }
 
-/* Throughput with `threads` threads, each with its own renderer. */
+/* Throughput with `procs` worker processes, each with its own renderer. */
 static int measure_tput(const struct config *cfg, const struct input *in, const char *theme,
-                        int threads, double median_ms, double *ret_docs_per_s,
+                        int procs, double median_ms, double *ret_docs_per_s,
                         double *ret_cpu_ms_per_doc)
 {
-    pthread_t th[BENCH_MAX_THREADS];
     struct tput_run run = {.cfg = cfg, .in = in, .theme = theme};
-    double t0, elapsed;
-    int started = 0, err = 0;
+    pid_t pids[BENCH_MAX_THREADS];
+    double t0, elapsed, cpu = 0;
+    int failed = 0;
+    char c = 0;
 
-    /* Enough documents per thread for about tput_seconds if threads scaled perfectly
-     * (so a run is never shorter than that), and at least 20. */
-    run.docs_per_thread = (int)(cfg->tput_seconds * 1000.0 / (median_ms > 0.1 ? median_ms : 0.1));
-    if (run.docs_per_thread < 20)
-        run.docs_per_thread = 20;
-    pthread_mutex_init(&run.lock, NULL);
-    pthread_barrier_init(&run.start, NULL, (unsigned)threads + 1);
-    for (; started < threads; started++) {
-        if (pthread_create(&th[started], NULL, tput_worker, &run) != 0) {
-            fprintf(stderr, "bench-render: cannot start thread %d\n", started);
-            abort(); /* the barrier would never open */
+    /* Enough documents per process for about tput_seconds if they scaled perfectly (so a
+     * run is never shorter than that), and at least 20. */
+    run.docs_per_proc = (int)(cfg->tput_seconds * 1000.0 / (median_ms > 0.1 ? median_ms : 0.1));
+    if (run.docs_per_proc < 20)
+        run.docs_per_proc = 20;
+    if (pipe(run.ready) < 0 || pipe(run.go) < 0 || pipe(run.result) < 0) {
+        perror("bench-render: pipe");
+        return RG_ERENDER;
+    }
+    fflush(NULL);
+    for (int i = 0; i < procs; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            perror("bench-render: fork");
+            abort(); /* the others would wait for ever */
+        }
+        if (pids[i] == 0) {
+            tput_worker(&run);
+            _exit(0);
         }
     }
-    (void)pthread_barrier_wait(&run.start);
+    for (int i = 0; i < procs; i++)
+        (void)!read(run.ready[0], &c, 1);
     t0 = now_ms();
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    elapsed = now_ms() - t0;
-    if (run.failed)
-        err = RG_ERENDER;
-    else {
-        *ret_docs_per_s = (double)threads * run.docs_per_thread / (elapsed / 1000.0);
-        *ret_cpu_ms_per_doc = run.cpu_ms / ((double)threads * run.docs_per_thread);
+    for (int i = 0; i < procs; i++)
+        (void)!write(run.go[1], &c, 1);
+    for (int i = 0; i < procs; i++) {
+        struct tput_result res;
+        if (read(run.result[0], &res, sizeof res) != (ssize_t)sizeof res) {
+            failed = 1;
+            continue;
+        }
+        cpu += res.cpu_ms;
+        failed |= res.failed;
     }
-    pthread_barrier_destroy(&run.start);
-    pthread_mutex_destroy(&run.lock);
-    return err;
+    elapsed = now_ms() - t0;
+    for (int i = 0; i < procs; i++)
+        (void)waitpid(pids[i], NULL, 0);
+    for (int k = 0; k < 2; k++) {
+        close(run.ready[k]);
+        close(run.go[k]);
+        close(run.result[k]);
+    }
+    if (failed)
+        return RG_ERENDER;
+    *ret_docs_per_s = (double)procs * run.docs_per_proc / (elapsed / 1000.0);
+    *ret_cpu_ms_per_doc = cpu / ((double)procs * run.docs_per_proc);
+    return 0;
 }
 
 /* Splits a comma-separated list in place. Returns the number of items or -1. */
@@ -305,7 +329,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: bench-render [options] RESUME.json...\n"
                "  -n, --iterations N   timed single-thread iterations per file and theme (60)\n"
                "  -w, --warmup N       untimed iterations before them (5)\n"
-               "  -t, --threads LIST   thread counts for docs/s, comma-separated (1,2); 0 = none\n"
+               "  -t, --threads LIST   worker process counts for docs/s, comma-separated (1,2); 0 = none\n"
                "  -s, --seconds S      aimed-for length of one docs/s run (2)\n"
                "  -T, --themes LIST    themes, comma-separated, or 'all' (all)\n"
                "  -d, --data DIR       data directory (default: RG_DATA_DIR or built-in)\n"
@@ -536,10 +560,9 @@ int main(int argc, char **argv)
         }
     }
     printf("peak RSS (ru_maxrss): %.1f MB after creating one renderer, %.1f MB after the "
-           "single-threaded runs (1 renderer, every file and theme), %.1f MB after the "
-           "threaded runs (up to %d renderers)\n",
-           rss_start / 1024.0, rss_single / 1024.0, rss_threads / 1024.0,
-           cfg.threads[cfg.nthreads - 1]);
+           "single-renderer runs (every file and theme); each worker process of the docs/s "
+           "runs holds one renderer of its own\n",
+           rss_start / 1024.0, rss_single / 1024.0);
     if (cfg.tsv) {
         fprintf(cfg.tsv, "rss\tstart\t%ld\n", rss_start);
         fprintf(cfg.tsv, "rss\tsingle\t%ld\n", rss_single);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The render benchmark, with the peers, in one run:
-#   1. bench-render (in-process: warm ms/doc, docs/s with 1 and 2 threads, peak RSS);
+#   1. bench-render (in-process: warm ms/doc, docs/s with 1 and 2 worker processes, peak RSS);
 #   2. a cold `resumego render` process per document (hyperfine when installed, else a loop;
 #      the page cache is warm, the process is new) and its peak RSS;
 #   3. the same resumes as HTML (bench/resume_html.py) through wkhtmltopdf (a process per

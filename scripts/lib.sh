@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libjansson-dev libcairo2-dev libpango1.0-dev
   libharfbuzz-dev libfontconfig-dev libfribidi-dev libjpeg62-turbo-dev libwebp-dev libcmocka-dev"
 PKGS_FONTS="fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji fonts-dejavu-core
-  fonts-liberation2 fonts-crosextra-carlito fonts-ebgaramond fonts-lato"
+  fonts-liberation2 fonts-crosextra-carlito fonts-ebgaramond fonts-lato fonts-symbola"
 PKGS_TEST="poppler-utils qpdf python3"
 PKGS_BENCH="hyperfine"
 # rg-core: its libraries, the servers it talks to, and the API load benchmark.

@@ -86,7 +86,10 @@ struct rg_render_opts {
 
 struct rg_renderer;
 
-/* A renderer owns fonts, themes and locales; use one per thread.  data_dir is where
+/* A renderer owns fonts, themes and locales.  Use one per process for concurrent
+ * rendering: cairo 1.16 shares its font caches between threads and is not safe there
+ * (glyph extents race, crashes under load), so `resumego render --jobs N` and the pdf
+ * workers run N processes.  Making a renderer starts no thread; the first render does.  data_dir is where
  * themes/, locales/ and schema/ live (NULL = RG_DATA_DIR from the environment, else the
  * build-time default).  Returns NULL with ei filled when the data cannot be read. */
 struct rg_renderer *rg_renderer_new(const char *data_dir, struct rg_errinfo *ei);

@@ -1,6 +1,7 @@
 /* resumego render: files to PDFs.  With several inputs (-O DIR) the files are shared
- * among --jobs worker threads, each with its own renderer (fonts and layout state are
- * per thread); a progress line is drawn when stderr is a terminal. */
+ * among --jobs worker processes, each with its own renderer (cairo 1.16 is not safe
+ * with renderers in several threads); a progress line is drawn when stderr is a
+ * terminal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -44,7 +47,7 @@ struct job {
     struct rg_render_opts opts;
     unsigned load_flags;
     int quiet, progress;
-    atomic_size_t next, done;
+    atomic_size_t next, done, ok;
     atomic_int worst;
     pthread_mutex_t print_lock;
 };
@@ -71,7 +74,7 @@ static char *out_path(const struct job *j, const char *in)
     if (j->out)
         return rg_strdup(j->out);
     if (!strcmp(in, "-"))
-        return rg_strdup("-");
+        return j->outdir ? rg_asprintf("%s/stdin.pdf", j->outdir) : rg_strdup("-");
     char *copy = rg_strdup(in);
     char *base = basename(copy);
     char *dot = strrchr(base, '.');
@@ -186,29 +189,32 @@ out:
     return code;
 }
 
-static void *worker(void *arg)
+/* A child process of a batch: its own renderer (see rg_renderer_new on why processes). */
+static int child(struct job *j)
 {
-    struct job *j = arg;
     struct rg_errinfo ei;
     struct rg_renderer *r = rg_renderer_new(NULL, &ei);
     if (!r) {
         fprintf(stderr, "resumego render: %s\n", ei.msg);
         worst(j, CLI_EXIT_INTERNAL);
-        return NULL;
+        return CLI_EXIT_INTERNAL;
     }
     run(j, r);
     rg_renderer_free(r);
-    return NULL;
+    return CLI_EXIT_OK;
 }
 
-/* Renders files until none are left (several threads share the job). */
+/* Renders files until none are left (several processes share the job). */
 static void run(struct job *j, struct rg_renderer *r)
 {
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n)
             break;
-        worst(j, render_one(j, r, j->inputs[i]));
+        int rc = render_one(j, r, j->inputs[i]);
+        worst(j, rc);
+        if (rc == CLI_EXIT_OK)
+            atomic_fetch_add(&j->ok, 1);
         size_t d = atomic_fetch_add(&j->done, 1) + 1;
         if (j->progress) {
             pthread_mutex_lock(&j->print_lock);
@@ -365,6 +371,9 @@ int cli_render_main(int argc, char **argv)
     }
     if (n == 0)
         return usage_error(inputs, "%s", "no input file");
+    if ((j.out && !*j.out) || (j.outdir && !*j.outdir) || (j.opts.locale && !*j.opts.locale) ||
+        (j.opts.theme && !*j.opts.theme))
+        return usage_error(inputs, "%s", "-o, -O, --theme and --locale need a non-empty value");
     if (j.out && j.outdir)
         return usage_error(inputs, "%s", "-o and -O exclude each other");
     if (n > 1 && !j.outdir)
@@ -395,7 +404,7 @@ int cli_render_main(int argc, char **argv)
                     rg_strerror(e));
             rg_renderer_free(r0);
             rg_free(inputs);
-            return CLI_EXIT_INTERNAL;
+            return e == -ENOTDIR || e == -EEXIST ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         }
     }
     j.inputs = inputs;
@@ -407,27 +416,67 @@ int cli_render_main(int argc, char **argv)
     }
     j.load_flags = strict ? RG_LOAD_STRICT : 0;
     j.progress = n > 1 && isatty(2);
-    pthread_mutex_init(&j.print_lock, NULL);
     if ((size_t)jobs > n)
         jobs = (long)n;
-    pthread_t *th = rg_calloc((size_t)jobs, sizeof *th);
-    int *started = rg_calloc((size_t)jobs, sizeof *started);
-    for (long t = 1; t < jobs; t++)
-        started[t] = pthread_create(&th[t], NULL, worker, &j) == 0;
-    run(&j, r0);
-    for (long t = 1; t < jobs; t++)
-        if (started[t])
-            pthread_join(th[t], NULL);
+    /* The job lives in shared memory: its counters and print lock are shared by the
+     * worker processes. */
+    struct job *sj = mmap(NULL, sizeof *sj, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                          -1, 0);
+    if (sj == MAP_FAILED) {
+        fprintf(stderr, "resumego render: %s\n", strerror(errno));
+        rg_renderer_free(r0);
+        rg_free(inputs);
+        return CLI_EXIT_INTERNAL;
+    }
+    *sj = j;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&sj->print_lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (jobs == 1) {
+        run(sj, r0);
+    } else {
+        pid_t *pids = rg_calloc((size_t)jobs, sizeof *pids);
+        fflush(NULL);
+        for (long t = 0; t < jobs; t++) {
+            pids[t] = fork();
+            if (pids[t] == 0)
+                _exit(child(sj));
+            if (pids[t] < 0)
+                worst(sj, CLI_EXIT_INTERNAL);
+        }
+        long alive = jobs;
+        while (alive > 0) {
+            int st;
+            pid_t p = waitpid(-1, &st, 0);
+            if (p < 0 && errno == EINTR)
+                continue;
+            if (p < 0)
+                break;
+            alive--;
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                /* A worker that died took its current file with it. */
+                pthread_mutex_lock(&sj->print_lock);
+                msg_begin(sj);
+                fprintf(stderr, "resumego render: a worker process %s %d\n",
+                        WIFSIGNALED(st) ? "died of signal" : "exited with",
+                        WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                pthread_mutex_unlock(&sj->print_lock);
+                worst(sj, CLI_EXIT_INTERNAL);
+            }
+        }
+        rg_free(pids);
+    }
     rg_renderer_free(r0);
-    if (j.progress)
+    if (sj->progress)
         fputs("\r\033[K", stderr);
-    code = atomic_load(&j.worst);
+    code = atomic_load(&sj->worst);
     if (n > 1)
-        fprintf(stderr, "rendered %zu files into %s%s\n", n, j.outdir,
-                code == CLI_EXIT_OK ? "" : " (with errors, see above)");
-    rg_free(th);
-    rg_free(started);
+        fprintf(stderr, "rendered %zu of %zu files into %s%s\n", atomic_load(&sj->ok), n,
+                j.outdir, code == CLI_EXIT_OK ? "" : " (with errors, see above)");
+    pthread_mutex_destroy(&sj->print_lock);
+    munmap(sj, sizeof *sj);
     rg_free(inputs);
-    pthread_mutex_destroy(&j.print_lock);
     return code;
 }

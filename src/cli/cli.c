@@ -1,6 +1,7 @@
 /* resumego: the command-line entry point.  It renders and validates resumes with no
  * server at all; later subcommands (migrate, up) drive the platform.  Single-threaded
  * except `render --jobs N`, which runs one renderer per worker thread. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ void cli_print_diags(const char *file, const struct rg_diags *d)
 int main(int argc, char **argv)
 {
     rg_log_setup("resumego", RG_LOG_WARN, 1);
+    /* A closed stdout (`resumego render x.json -o - | head -c1`) is a write error with a
+     * message, not a silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;

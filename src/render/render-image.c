@@ -6,6 +6,9 @@
  * large, in which case it is decoded at a reduced scale; PNG and WebP are decoded and
  * scaled down to at most PHOTO_MAX_PX on the long side. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdio.h>
 /* jpeglib.h needs size_t and FILE first */
@@ -20,6 +23,7 @@
 #define PHOTO_MAX_BYTES (8u * 1024 * 1024)
 #define PHOTO_MAX_PX 600 /* 600 px over a 64 pt photo is ~ 650 dpi: plenty */
 #define PHOTO_MAX_SRC_PX 12000
+#define PHOTO_MAX_PIXELS (40u * 1000 * 1000) /* 160 MB decoded: the most we will hold */
 
 struct bytes {
     const unsigned char *p;
@@ -66,15 +70,31 @@ static void jpeg_fail(j_common_ptr cinfo)
     longjmp(((struct jerr *)cinfo->err)->jb, 1);
 }
 
+/* libjpeg prints warnings ("Premature end of JPEG file") to stderr by default; the
+ * renderer reports through diagnostics only. */
+static void jpeg_quiet(j_common_ptr cinfo)
+{
+    (void)cinfo;
+}
+
+static void jpeg_quiet_level(j_common_ptr cinfo, int level)
+{
+    (void)cinfo;
+    (void)level;
+}
+
 static int load_jpeg(const unsigned char *p, size_t len, cairo_surface_t **ret)
 {
     struct jpeg_decompress_struct ci;
     struct jerr je;
-    cairo_surface_t *s = NULL;
-    unsigned char *row = NULL;
+    /* volatile: they change between setjmp and a longjmp back to it */
+    cairo_surface_t *volatile s = NULL;
+    unsigned char *volatile row = NULL;
 
     ci.err = jpeg_std_error(&je.mgr);
     je.mgr.error_exit = jpeg_fail;
+    je.mgr.output_message = jpeg_quiet;
+    je.mgr.emit_message = jpeg_quiet_level;
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&ci);
         if (s)
@@ -85,12 +105,16 @@ static int load_jpeg(const unsigned char *p, size_t len, cairo_surface_t **ret)
     jpeg_create_decompress(&ci);
     jpeg_mem_src(&ci, p, (unsigned long)len);
     jpeg_read_header(&ci, TRUE);
-    if (ci.image_width > PHOTO_MAX_SRC_PX || ci.image_height > PHOTO_MAX_SRC_PX) {
+    if (ci.image_width > PHOTO_MAX_SRC_PX || ci.image_height > PHOTO_MAX_SRC_PX ||
+        (uint64_t)ci.image_width * ci.image_height > PHOTO_MAX_PIXELS) {
         jpeg_destroy_decompress(&ci);
         return RG_EIMAGE;
     }
     unsigned m = ci.image_width > ci.image_height ? ci.image_width : ci.image_height;
-    if (m <= 2 * PHOTO_MAX_PX && ci.num_components != 4) {
+    /* A truncated file would be embedded as a broken stream: keep the bytes only when
+     * they end with the end-of-image marker. */
+    int complete = len >= 4 && p[len - 2] == 0xff && p[len - 1] == 0xd9;
+    if (m <= 2 * PHOTO_MAX_PX && ci.num_components != 4 && complete) {
         /* Small enough: keep the original bytes; the pixels are never read for PDF. */
         s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ci.image_width,
                                        (int)ci.image_height);
@@ -112,8 +136,12 @@ static int load_jpeg(const unsigned char *p, size_t len, cairo_surface_t **ret)
     row = rg_malloc((size_t)ci.output_width * (size_t)ci.output_components);
     unsigned char *dst = cairo_image_surface_get_data(s);
     int stride = cairo_image_surface_get_stride(s);
+    if (je.mgr.num_warnings) {
+        /* corrupt data found while starting: treat as broken */
+        longjmp(je.jb, 1);
+    }
     while (ci.output_scanline < ci.output_height) {
-        JSAMPROW rp = row;
+        JSAMPROW rp = (JSAMPROW)row;
         uint32_t *out = (uint32_t *)(dst + (size_t)stride * ci.output_scanline);
         jpeg_read_scanlines(&ci, &rp, 1);
         for (unsigned x = 0; x < ci.output_width; x++) {
@@ -135,6 +163,10 @@ static int load_jpeg(const unsigned char *p, size_t len, cairo_surface_t **ret)
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     rg_free(row);
+    if (je.mgr.num_warnings) { /* truncated or corrupt: do not show half a photo */
+        cairo_surface_destroy(s);
+        return RG_EIMAGE;
+    }
     *ret = downscale(s);
     return 0;
 }
@@ -142,7 +174,8 @@ static int load_jpeg(const unsigned char *p, size_t len, cairo_surface_t **ret)
 static int load_webp(const unsigned char *p, size_t len, cairo_surface_t **ret)
 {
     int w, h;
-    if (!WebPGetInfo(p, len, &w, &h) || w > PHOTO_MAX_SRC_PX || h > PHOTO_MAX_SRC_PX)
+    if (!WebPGetInfo(p, len, &w, &h) || w > PHOTO_MAX_SRC_PX || h > PHOTO_MAX_SRC_PX ||
+        (uint64_t)w * (uint64_t)h > PHOTO_MAX_PIXELS)
         return RG_EIMAGE;
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     int stride = cairo_image_surface_get_stride(s);
@@ -172,6 +205,14 @@ static int decode(const unsigned char *p, size_t len, cairo_surface_t **ret)
 {
     if (len >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) {
         struct bytes b = {p, len, 0};
+        /* Size from the IHDR chunk before decoding: a small file can claim a huge image. */
+        if (len < 24 || memcmp(p + 12, "IHDR", 4))
+            return RG_EIMAGE;
+        uint32_t w = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+        uint32_t h = (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+        if (w == 0 || h == 0 || w > PHOTO_MAX_SRC_PX || h > PHOTO_MAX_SRC_PX ||
+            (uint64_t)w * h > (uint64_t)PHOTO_MAX_PIXELS)
+            return RG_EIMAGE;
         cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &b);
         if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(s);
@@ -185,6 +226,40 @@ static int decode(const unsigned char *p, size_t len, cairo_surface_t **ret)
     if (len >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
         return load_webp(p, len, ret);
     return RG_EIMAGE;
+}
+
+/* Reads a regular file only: a FIFO would block, a device never ends. */
+static int read_regular(struct rg_buf *b, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    if ((uint64_t)st.st_size > b->max) {
+        close(fd);
+        return RG_ETOOBIG;
+    }
+    char chunk[65536];
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : 0;
+            break;
+        }
+        if ((r = rg_buf_append(b, chunk, (size_t)n)) < 0)
+            break;
+    }
+    close(fd);
+    if (r == 0 && !b->ptr)
+        r = rg_buf_append(b, "", 0);
+    return r;
 }
 
 int render_image_load(const char *src, const char *base_dir, cairo_surface_t **ret,
@@ -224,11 +299,14 @@ int render_image_load(const char *src, const char *base_dir, cairo_surface_t **r
             src += 7;
         path = src[0] == '/' ? rg_strdup(src) : rg_asprintf("%s/%s", base_dir, src);
         rg_buf_init(&b, PHOTO_MAX_BYTES);
-        r = rg_buf_read_file(&b, path);
+        r = read_regular(&b, path);
         rg_free(path);
         if (r < 0) {
             rg_diags_add(diags, RG_DIAG_WARN, "/basics/image", "\"%s\": %s; the photo is left out",
-                         src, r == RG_ETOOBIG ? "larger than 8 MiB" : rg_strerror(r));
+                         src,
+                         r == RG_ETOOBIG ? "larger than 8 MiB"
+                         : r == -EINVAL  ? "not a regular file"
+                                         : rg_strerror(r));
             rg_buf_done(&b);
             return r;
         }
@@ -241,8 +319,8 @@ int render_image_load(const char *src, const char *base_dir, cairo_surface_t **r
     r = decode(data, len, ret);
     if (r < 0)
         rg_diags_add(diags, RG_DIAG_WARN, "/basics/image",
-                     "the image is not a PNG, JPEG or WebP that can be read; the photo is left "
-                     "out");
+                     "the image is not a PNG, JPEG or WebP that can be read whole (or it is "
+                     "larger than 12000 px a side); the photo is left out");
     g_free(data);
     return r;
 }

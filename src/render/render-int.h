@@ -88,13 +88,24 @@ void render_locale_date(const struct render_locale *l, struct rg_buf *b, const c
  * to fontconfig's general fallback so that every machine with the project's font
  * packages draws the same glyphs: Noto Sans Arabic keeps Arabic words whole for text
  * extraction (fonts with cursive attachment split them), Hebrew and symbols come from
- * Noto.  CJK and emoji are left out on purpose: the renderer's own
- * fontconfig rules (render.c) append the CJK face that the document's language asks for
- * (that decides the glyph forms: SC, TC, JP, KR) and then the emoji font. */
+ * Noto.  CJK is left out on purpose: the renderer's own fontconfig rules (render.c)
+ * append the CJK face that the document's language asks for (that decides the glyph
+ * forms: SC, TC, JP, KR).  Emoji come from Symbola, an outline font: cairo 1.16 draws
+ * colour emoji as Type 3 fonts, which crash it inside a tagged (structured) PDF, and an
+ * outline emoji is real text that copies and searches. */
 #define FALLBACK_FAMILIES                                                                          \
     "Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Symbols, Noto Sans Symbols2, "       \
-    "Noto Sans Math, DejaVu Sans"
+    "Noto Sans Math, DejaVu Sans, Symbola"
 
+/* Scripts found by fontconfig's coverage fallback (admitted, not named in every font
+ * description, so that documents without them pay nothing). */
+#define SCRIPT_FAMILIES                                                                            \
+    "Noto Sans Thai, Noto Sans Devanagari, Noto Sans Bengali, Noto Sans Tamil, "                   \
+    "Noto Sans Telugu, Noto Sans Kannada, Noto Sans Malayalam, Noto Sans Gujarati, "               \
+    "Noto Sans Gurmukhi, Noto Sans Oriya, Noto Sans Sinhala, Noto Sans Khmer, Noto Sans Lao, "     \
+    "Noto Sans Myanmar, Noto Sans Georgian, Noto Sans Armenian, Noto Sans Ethiopic, "              \
+    "Noto Serif Tibetan, Noto Sans Mongolian, Noto Sans Syriac, Noto Sans Thaana, "                \
+    "Noto Sans Tifinagh, Noto Sans Cherokee"
 
 /* ---- the renderer ------------------------------------------------------------------- */
 

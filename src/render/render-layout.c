@@ -126,6 +126,43 @@ static PangoDirection base_dir(const char *text)
     return PANGO_DIRECTION_NEUTRAL;
 }
 
+/* Pango's line breaker is quadratic in the length of a run with no break opportunity
+ * (each line re-shapes the rest of the run), so 100 000 characters without a space take
+ * seconds and 200 000 a minute.  Runs longer than LONG_RUN characters get a zero-width
+ * space every BREAK_EVERY characters (never before a combining mark), which lets pango
+ * break them in linear time; shorter tokens, URLs included, are untouched.  Returns a new
+ * string, or NULL when text needs no change. */
+#define LONG_RUN 300
+#define BREAK_EVERY 60
+
+static char *break_long_runs(const char *text)
+{
+    size_t run = 0, longest = 0;
+    for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+        run = g_unichar_isspace(g_utf8_get_char(p)) ? 0 : run + 1;
+        if (run > longest)
+            longest = run;
+    }
+    if (longest <= LONG_RUN)
+        return NULL;
+    struct rg_buf b;
+    rg_buf_init(&b, 4 * strlen(text) + 16);
+    run = 0;
+    for (const char *p = text; *p;) {
+        const char *next = g_utf8_next_char(p);
+        gunichar ch = g_utf8_get_char(p);
+        run = g_unichar_isspace(ch) ? 0 : run + 1;
+        (void)rg_buf_append(&b, p, (size_t)(next - p));
+        if (run >= BREAK_EVERY && *next && !g_unichar_ismark(g_utf8_get_char(next)) &&
+            !g_unichar_isspace(g_utf8_get_char(next))) {
+            (void)rg_buf_puts(&b, "\xe2\x80\x8b"); /* U+200B ZERO WIDTH SPACE */
+            run = 0;
+        }
+        p = next;
+    }
+    return rg_buf_take(&b, NULL);
+}
+
 /* Makes a layout of `text` wrapped at `width`.  Ligatures are turned off so that
  * copy-paste and applicant-tracking systems read exactly the words written; required
  * ligatures (Arabic lam-alef) are a separate feature and stay on. */
@@ -161,7 +198,9 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
     }
     if (flags & FLAG_UPPER)
         text = upper = g_utf8_strup(text, -1);
-    pango_layout_set_text(l, text, -1);
+    char *broken = break_long_runs(text);
+    pango_layout_set_text(l, broken ? broken : text, -1);
+    rg_free(broken);
     pango_layout_set_attributes(l, al);
     pango_attr_list_unref(al);
     g_free(upper);
@@ -258,10 +297,31 @@ static void flow_layout(struct render_ctx *c, PangoLayout *l, double x, double b
     rg_free(lb);
 }
 
+/* Pango 1.50 gives up on a paragraph of some hundred thousand characters (one line,
+ * the rest lost), so longer text is laid out in pieces cut at white space. */
+#define PARA_CHUNK (16 * 1024)
+
 static void flow_text(struct render_ctx *c, const char *text, PangoFontDescription *fd,
                       double indent, double before, const struct render_rgb *color,
                       const char *uri, int keep_last)
 {
+    size_t len = strlen(text);
+    while (len > PARA_CHUNK) {
+        size_t cut = PARA_CHUNK;
+        while (cut > PARA_CHUNK / 2 && text[cut] != ' ' && text[cut] != '\n')
+            cut--;
+        if (text[cut] != ' ' && text[cut] != '\n') /* no space: cut between characters */
+            for (cut = PARA_CHUNK; cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80; cut--)
+                ;
+        char *piece = rg_strndup(text, cut);
+        PangoLayout *l = mk_layout(c, piece, fd, c->col->w - indent, 0, 0);
+        flow_layout(c, l, indent, before, color, uri, 1);
+        g_object_unref(l);
+        rg_free(piece);
+        before = 0;
+        text += cut + (text[cut] == ' ' || text[cut] == '\n');
+        len = strlen(text);
+    }
     PangoLayout *l = mk_layout(c, text, fd, c->col->w - indent, 0, 0);
     flow_layout(c, l, indent, before, color, uri, keep_last);
     g_object_unref(l);
@@ -335,7 +395,7 @@ static void flow_rich(struct render_ctx *c, const char *text, PangoFontDescripti
     struct rg_buf para;
     int first = 1;
 
-    rg_buf_init(&para, 1 << 20);
+    rg_buf_init(&para, RG_RESUME_MAX_BYTES); /* a paragraph can be as long as the input */
     /* Paragraph break = a line that is empty after trimming; bullets break too. */
     for (char *ln = strtok_r(copy, "\n", &save);; ln = strtok_r(NULL, "\n", &save)) {
         char *s = ln;

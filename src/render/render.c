@@ -104,8 +104,9 @@ static FcConfig *font_config(const struct rg_renderer *r, struct rg_errinfo *ei)
         accept_families(&x, r->themes[i]->font_name);
     }
     accept_families(&x, FALLBACK_FAMILIES);
+    accept_families(&x, SCRIPT_FAMILIES);
     accept_families(&x, "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans CJK HK, Noto Sans CJK "
-                        "JP, Noto Sans CJK KR, Noto Color Emoji");
+                        "JP, Noto Sans CJK KR");
     (void)rg_buf_puts(&x, "</acceptfont><rejectfont><pattern></pattern></rejectfont></selectfont>\n");
     /* Han characters take the face of the document's language; Simplified Chinese
      * otherwise.  Appended, so the theme's font still draws everything it covers. */
@@ -116,7 +117,7 @@ static FcConfig *font_config(const struct rg_renderer *r, struct rg_errinfo *ei)
                             "</edit></match>\n",
                             cjk[i].lang, cjk[i].family);
     (void)rg_buf_puts(&x, "<match><edit name=\"family\" mode=\"append\"><string>Noto Sans CJK "
-                          "SC</string><string>Noto Color Emoji</string></edit></match>\n"
+                          "SC</string></edit></match>\n"
                           "</fontconfig>\n");
     if (!x.ptr || !FcConfigParseAndLoadFromMemory(fc, (const FcChar8 *)x.ptr, FcTrue) ||
         !FcConfigBuildFonts(fc)) {
@@ -193,9 +194,8 @@ struct rg_renderer *rg_renderer_new(const char *data_dir, struct rg_errinfo *ei)
         }
         pthread_mutex_unlock(&fc_lock);
     }
-    r->fontmap = pango_cairo_font_map_new();
-    if (r->fc)
-        pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(r->fontmap), r->fc);
+    /* The pango font map is made at the first render: it starts a thread, and a
+     * renderer that only checks options (or is made before fork()) needs none. */
     return r;
 }
 
@@ -361,8 +361,8 @@ static int resolve(const struct rg_renderer *r, const struct rg_render_opts *opt
 int rg_render_check_opts(const struct rg_renderer *r, const struct rg_render_opts *opts,
                          struct rg_errinfo *ei)
 {
-    const struct render_theme *t;
-    const struct render_locale *loc;
+    const struct render_theme *t = NULL;
+    const struct render_locale *loc = NULL;
     return resolve(r, opts, &t, &loc, ei);
 }
 
@@ -370,8 +370,8 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
                   struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei)
 {
     static const struct rg_render_opts defaults = {NULL, NULL, NULL, NULL, -1};
-    const struct render_theme *t;
-    const struct render_locale *loc;
+    const struct render_theme *t = NULL;
+    const struct render_locale *loc = NULL;
     struct render_doc d;
     int64_t when;
     int err;
@@ -395,6 +395,11 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
             if (*end == '\0' && v >= 0)
                 when = v;
         }
+    }
+    if (!r->fontmap) {
+        r->fontmap = pango_cairo_font_map_new();
+        if (r->fc)
+            pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(r->fontmap), r->fc);
     }
     err = render_layout(r, doc, t, loc, opts, &d, diags);
     if (err < 0)

@@ -71,7 +71,7 @@ static int validate_text(const char *text, struct rg_diags *d)
 static void test_index_tsv(void **state)
 {
     const char *dir = getenv("RG_SCHEMA_TESTS");
-    char path[4096], line[8192];
+    char path[4096 + 8192], line[8192];
     int rows = 0, agree_expected = 0, disagreements_seen = 0;
     (void)state;
 
