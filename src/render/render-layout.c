@@ -163,6 +163,37 @@ static char *break_long_runs(const char *text)
     return rg_buf_take(&b, NULL);
 }
 
+/* In a right-to-left paragraph, "C++", "C#" or "F#" at the end of a phrase shows as
+ * "++C": by the Unicode bidi algorithm the trailing symbols take the paragraph's
+ * direction.  A LEFT-TO-RIGHT MARK after such symbols keeps them with their word, as a
+ * careful author would type.  Returns a new string, or NULL when nothing changed. */
+static char *mark_ltr_symbols(const char *text)
+{
+    struct rg_buf b;
+    int changed = 0;
+    rg_buf_init(&b, 2 * strlen(text) + 16);
+    for (const char *p = text; *p;) {
+        if (g_ascii_isalnum(*p) && (p[1] == '+' || p[1] == '#')) {
+            const char *e = p + 1;
+            while (*e == '+' || *e == '#')
+                e++;
+            (void)rg_buf_append(&b, p, (size_t)(e - p));
+            if (!g_ascii_isalnum(*e)) {
+                (void)rg_buf_puts(&b, "\xe2\x80\x8e"); /* U+200E LEFT-TO-RIGHT MARK */
+                changed = 1;
+            }
+            p = e;
+            continue;
+        }
+        (void)rg_buf_putc(&b, *p++);
+    }
+    if (!changed) {
+        rg_buf_done(&b);
+        return NULL;
+    }
+    return rg_buf_take(&b, NULL);
+}
+
 /* Makes a layout of `text` wrapped at `width`.  Ligatures are turned off so that
  * copy-paste and applicant-tracking systems read exactly the words written; required
  * ligatures (Arabic lam-alef) are a separate feature and stay on. */
@@ -198,9 +229,13 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
     }
     if (flags & FLAG_UPPER)
         text = upper = g_utf8_strup(text, -1);
+    char *marked = rtl ? mark_ltr_symbols(text) : NULL;
+    if (marked)
+        text = marked;
     char *broken = break_long_runs(text);
     pango_layout_set_text(l, broken ? broken : text, -1);
     rg_free(broken);
+    rg_free(marked);
     pango_layout_set_attributes(l, al);
     pango_attr_list_unref(al);
     g_free(upper);

@@ -383,6 +383,7 @@ def test_resumes(core):
     core.request("DELETE", V1 + "/resumes/" + ids[2], token=tok, headers={"If-Match": '"1"'})
     core.db.sql(f"UPDATE resumes SET deleted_at = now() - interval '31 days' WHERE id = '{ids[2]}'")
     t.eq(core.request("POST", V1 + "/resumes/" + ids[2] + "/restore", token=tok).status, 404, "no restore after 30 days")
+    core.expired_id = ids[2]
 
     # sharing
     r = core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok)
@@ -579,6 +580,10 @@ def main():
         test_concurrent_registration(core)
         test_metrics(core)
         test_rate_limits(db)
+        # Each rg-core purges the expired trash when it starts (and hourly after that).
+        t.eq(db.sql(f"SELECT count(*) FROM resumes WHERE id = '{core.expired_id}'"), "0",
+             "resumes past the 30 days are purged")
+        t.eq(db.sql("SELECT count(*) FROM resumes WHERE deleted_at IS NULL") != "0", True, "live resumes are not purged")
     finally:
         if core:
             t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM")

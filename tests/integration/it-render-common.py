@@ -58,13 +58,28 @@ class Results:
             print("FAIL: %s%s" % (label, (" -- " + ev) if ev else ""), flush=True)
         return ok
 
+    def known(self, label, ok, evidence, why):
+        """A check that fails for a documented limitation outside our code (e.g. how poppler
+        extracts right-to-left text).  A failure is reported as KNOWN, not counted as failed;
+        a pass is counted as a failure so that the marker is removed once it is fixed."""
+        if ok:
+            self.failed.append((label + " (marked as a known limitation but passes now)", ""))
+            print("FAIL: %s -- passes now; remove its known-limitation marker" % label, flush=True)
+        else:
+            self.known_count = getattr(self, "known_count", 0) + 1
+            ev = str(evidence)[:400]
+            print("KNOWN: %s -- %s -- %s" % (label, why, ev), flush=True)
+        return ok
+
     def note(self, msg):
         self.notes.append(msg)
         print("NOTE: " + msg, flush=True)
 
     def finish(self):
         dt = time.time() - self.t0
-        print("%s: %d passed, %d failed (%.1fs)" % (self.name, self.passed, len(self.failed), dt))
+        known = getattr(self, "known_count", 0)
+        print("%s: %d passed, %d failed%s (%.1fs)" % (self.name, self.passed, len(self.failed),
+              ", %d known limitations" % known if known else "", dt))
         if self.failed:
             print("failed checks:")
             for label, _ in self.failed:
