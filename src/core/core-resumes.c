@@ -52,13 +52,14 @@ static const struct core_stmt st_version_of = {
 static const struct core_stmt st_update = {
     "resume_update",
     "WITH u AS (UPDATE resumes SET title = $4, data = $5::json, version = version + 1, "
-    "updated_at = now() WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL AND version = $3 "
-    "RETURNING *), " VERSION_INSERT "SELECT " RCOLS " FROM u",
+    "updated_at = now() WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL "
+    "AND ($3::int IS NULL OR version = $3) RETURNING *), " VERSION_INSERT "SELECT " RCOLS " FROM u",
     5, 0};
 static const struct core_stmt st_delete = {
     "resume_delete",
     "UPDATE resumes SET deleted_at = now(), version = version + 1, updated_at = now() "
-    "WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL AND version = $3 RETURNING version",
+    "WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL AND ($3::int IS NULL OR version = $3) "
+    "RETURNING version",
     3, 0};
 static const struct core_stmt st_undelete = {
     "resume_undelete",
@@ -94,7 +95,7 @@ static const struct core_stmt st_version_restore = {
     "WITH src AS (SELECT title, data FROM resume_versions WHERE resume_id = $1 AND version = $4), "
     "u AS (UPDATE resumes r SET title = src.title, data = src.data, version = r.version + 1, "
     "updated_at = now() FROM src WHERE r.id = $1 AND r.user_id = $2 AND r.deleted_at IS NULL "
-    "AND r.version = $3 RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS " FROM u",
+    "AND ($3::int IS NULL OR r.version = $3) RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS " FROM u",
     4, 0};
 static const struct core_stmt st_purge = {
     "resume_purge",
@@ -444,23 +445,6 @@ static void write_missed(struct core_req *req, const char *id, const char *uid)
     PQclear(res);
 }
 
-/* Current version for If-Match: * (0 and a reply when it does not exist). */
-static int64_t current_version(struct core_req *req, const char *id, const char *uid)
-{
-    PGresult *res = NULL;
-    const char *p[] = {id, uid};
-    int r = core_pg_exec(&st_version_of, p, &res);
-    if (r < 0) {
-        core_reply_backend_error(req, r, "resume.version_check_failed");
-        return 0;
-    }
-    int64_t v = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    if (!v)
-        not_found(req);
-    PQclear(res);
-    return v;
-}
-
 /* Runs the guarded update and replies (200 + ETag, 404 or 412). */
 static void update_guarded(struct core_req *req, const char *id, int64_t version,
                            const char *title, struct loaded *l)
@@ -468,10 +452,9 @@ static void update_guarded(struct core_req *req, const char *id, int64_t version
     PGresult *res = NULL;
     char uid[24], ver[24];
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    if (version < 0 && !(version = current_version(req, id, uid)))
-        return;
     snprintf(ver, sizeof ver, "%" PRId64, version);
-    const char *p[] = {id, uid, ver, title, l->data};
+    /* If-Match: * is a NULL version: the guard then only asks that the resume exists. */
+    const char *p[] = {id, uid, version < 0 ? NULL : ver, title, l->data};
     int r = core_pg_exec(&st_update, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "resume.update_failed");
@@ -671,10 +654,8 @@ void core_h_resume_delete(struct core_req *req)
     if (!id || !if_match(req, &version))
         return;
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    if (version < 0 && !(version = current_version(req, id, uid)))
-        return;
     snprintf(ver, sizeof ver, "%" PRId64, version);
-    const char *p[] = {id, uid, ver};
+    const char *p[] = {id, uid, version < 0 ? NULL : ver};
     int r = core_pg_exec(&st_delete, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "resume.delete_failed");
@@ -932,10 +913,8 @@ void core_h_version_restore(struct core_req *req)
     if (!id || !read_version_param(req, ver, sizeof ver) || !if_match(req, &version))
         return;
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    if (version < 0 && !(version = current_version(req, id, uid)))
-        return;
     snprintf(cur, sizeof cur, "%" PRId64, version);
-    const char *p[] = {id, uid, cur, ver};
+    const char *p[] = {id, uid, version < 0 ? NULL : cur, ver};
     int r = core_pg_exec(&st_version_restore, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "resume.version_restore_failed");
