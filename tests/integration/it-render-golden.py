@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Per theme, page 1 of examples/resume.json (A4) rasterised with `pdftoppm -r 30 -gray`
-compared with tests/golden/<theme>.png (mean absolute pixel difference <= 2.0 of 255,
+compared with tests/golden/<theme>.png (mean absolute pixel difference <= 0.5 of 255,
 and no more than 1.5% of pixels off by more than 64).  A theme without a reference fails.
 Regenerate with tests/golden/update.sh after LOOKING at every new image.
 """
@@ -16,8 +16,8 @@ C = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(C)
 
 RES = "30"
-MAD_MAX = 2.0
-BIG_FRAC_MAX = 0.015
+MAD_MAX = 0.5  # renders are deterministic: the same fonts give 0.0; a centred header moved left gives 1.6
+BIG_FRAC_MAX = 0.003
 
 
 def read_png_gray(path):
