@@ -54,6 +54,7 @@ struct render_ctx {
         *fd_name, *fd_label;
     cairo_surface_t *photo;
     double header_h, photo_w;
+    PangoLayout *bullet_body, *bullet_small; /* shared by every bullet of a document */
 };
 
 enum { FLAG_CENTER = 1, FLAG_UPPER = 2 };
@@ -407,7 +408,11 @@ static void flow_bullet(struct render_ctx *c, const char *text, PangoFontDescrip
     PangoLayout *l = mk_layout(c, text, fd, c->col->w - (own ? 0 : ind), 0, 0);
     struct line_box *lb;
     int n = layout_lines(l, &lb);
-    PangoLayout *bl = own ? NULL : mk_layout(c, t->bullet, fd, ind, 0, 0);
+    /* One bullet layout per font for the whole document: ops take references. */
+    PangoLayout **cache = fd == c->fd_small ? &c->bullet_small : &c->bullet_body;
+    if (!own && !*cache)
+        *cache = mk_layout(c, t->bullet, fd, ind, 0, 0);
+    PangoLayout *bl = own ? NULL : *cache;
 
     for (int i = 0; i < n; i++) {
         int keep = (i == 0 && n > 1) || (i == n - 2);
@@ -417,8 +422,6 @@ static void flow_bullet(struct render_ctx *c, const char *text, PangoFontDescrip
         if (i == 0 && bl)
             op_text(c, bl, 0, 0, 0, lb[i].baseline - lb[i].y, &t->c_accent);
     }
-    if (bl)
-        g_object_unref(bl);
     g_object_unref(l);
     rg_free(lb);
 }
@@ -471,21 +474,18 @@ static void heading(struct render_ctx *c, const char *key, double before)
     const struct render_theme *t = c->t;
     const char *txt = render_locale_heading(c->loc, key);
     int side = c->col == &c->side;
-    PangoLayout *l = mk_layout(c, txt, c->fd_heading, c->col->w, t->heading_upper ? FLAG_UPPER : 0,
-                               t->heading_tracking);
+    double x = t->heading_rule == RENDER_RULE_BAR ? 7 : 0;
+    PangoLayout *l = mk_layout(c, txt, c->fd_heading, c->col->w - x,
+                               t->heading_upper ? FLAG_UPPER : 0, t->heading_tracking);
     struct line_box *lb;
     int n = layout_lines(l, &lb);
-    double x = t->heading_rule == RENDER_RULE_BAR ? 7 : 0;
     double h = lb[n - 1].y + lb[n - 1].h;
     struct item *it = item_new(c, before, 1);
     const struct render_rgb *col = side && t->c_sidebar_bg.set ? &t->c_sidebar_text : &t->c_accent;
 
     struct render_op *d = op_new(c, OP_DEST);
     d->name = rg_strdup(txt);
-    g_object_unref(l);
-    l = mk_layout(c, txt, c->fd_heading, c->col->w - x, t->heading_upper ? FLAG_UPPER : 0,
-                  t->heading_tracking);
-    for (int i = 0; i < n && i < pango_layout_get_line_count(l); i++)
+    for (int i = 0; i < n; i++)
         op_text(c, l, i, x, lb[i].y, lb[i].baseline, col);
     if (t->heading_rule == RENDER_RULE_BELOW) {
         struct render_op *o = op_new(c, OP_LINE);
@@ -1147,6 +1147,10 @@ static void ctx_done(struct render_ctx *c)
         g_object_unref(c->pc_rtl);
     if (c->photo)
         cairo_surface_destroy(c->photo);
+    if (c->bullet_body)
+        g_object_unref(c->bullet_body);
+    if (c->bullet_small)
+        g_object_unref(c->bullet_small);
 }
 
 /* Moves the last operation of a page under all the others. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per theme, page 1 of examples/resume.json (A4) rasterised with `pdftoppm -r 30 -gray`
 compared with tests/golden/<theme>.png (mean absolute pixel difference <= 0.5 of 255,
-and no more than 1.5% of pixels off by more than 64).  A theme without a reference fails.
+and no more than 0.3% of pixels off by more than 64).  A theme without a reference fails.
 Regenerate with tests/golden/update.sh after LOOKING at every new image.
 """
 import importlib.util
