@@ -36,9 +36,8 @@ int cli_themes_main(int argc, char **argv)
     json_t *list = rg_render_themes(r), *it;
     size_t i;
     if (as_json) {
-        char *s = json_dumps(list, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        puts(s);
-        free(s);
+        (void)json_dumpf(list, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        putchar('\n');
     } else {
         json_array_foreach(json_object_get(list, "items"), i, it)
         {
