@@ -690,7 +690,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_strict),
     };
     /* Tests over the shared corpus run as their own meson test ("resume-corpus"), which
-     * is skipped (77) where the shared folder is not beside the repository. */
+     * is skipped where the shared folder is not beside the repository. */
     const struct CMUnitTest corpus[] = {
         cmocka_unit_test(test_corpus_resumes),
         cmocka_unit_test(test_corpus_specifics),
@@ -698,8 +698,11 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && !strcmp(argv[1], "corpus")) {
         const char *a = getenv("RG_CORPUS_RESUMES"), *b = getenv("RG_CASES");
-        if (!a || !b || access(a, R_OK) != 0 || access(b, R_OK) != 0)
-            return 77;
+        if (!a || !b || access(a, R_OK) != 0 || access(b, R_OK) != 0) {
+            /* TAP's way to skip a whole test program (meson reads it as SKIP) */
+            printf("1..0 # SKIP the shared corpus is not beside the repository\n");
+            return 0;
+        }
         return cmocka_run_group_tests(corpus, NULL, NULL);
     }
     return cmocka_run_group_tests(tests, NULL, NULL);

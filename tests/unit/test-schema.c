@@ -310,15 +310,18 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_what_the_schema_allows),
     };
     /* The peer suite and the corpus live in the shared folder beside the repository: their
-     * own meson test ("schema-corpus"), skipped (77) where that folder is missing. */
+     * own meson test ("schema-corpus"), skipped where that folder is missing. */
     const struct CMUnitTest corpus[] = {
         cmocka_unit_test(test_index_tsv),
         cmocka_unit_test(test_corpus_counts),
     };
     if (argc > 1 && !strcmp(argv[1], "corpus")) {
         const char *a = getenv("RG_SCHEMA_TESTS"), *b = getenv("RG_CORPUS_RESUMES");
-        if (!a || !b || access(a, R_OK) != 0 || access(b, R_OK) != 0)
-            return 77;
+        if (!a || !b || access(a, R_OK) != 0 || access(b, R_OK) != 0) {
+            /* TAP's way to skip a whole test program (meson reads it as SKIP) */
+            printf("1..0 # SKIP the shared corpus is not beside the repository\n");
+            return 0;
+        }
         return cmocka_run_group_tests(corpus, NULL, NULL);
     }
     return cmocka_run_group_tests(tests, NULL, NULL);
