@@ -9,6 +9,7 @@
 #ifndef RG_LOG_H
 #define RG_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum rg_log_level { RG_LOG_DEBUG = 0, RG_LOG_INFO, RG_LOG_WARN, RG_LOG_ERROR, RG_LOG_OFF };

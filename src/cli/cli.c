@@ -1,9 +1,11 @@
 /* resumego: the command-line entry point.  It renders and validates resumes with no
  * server at all; later subcommands (migrate, up) drive the platform.  Single-threaded
  * except `render --jobs N`, which runs one renderer per worker thread. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "rg/log.h"
@@ -27,6 +29,25 @@ void cli_print_diags(const char *file, const struct rg_diags *d)
         fprintf(stderr, "%s%s%s: %s%s%s\n", file ? file : "", file ? ": " : "",
                 d->v[i].level == RG_DIAG_ERROR ? "error" : "warning", d->v[i].pointer,
                 d->v[i].pointer[0] ? ": " : "", d->v[i].message);
+}
+
+/* Runs a companion program installed beside this one (argv[0] of it = name). */
+static int run_helper(const char *name, int argc, char **argv)
+{
+    char self[4096], path[4096 + 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "resumego: cannot find my own path: %s\n", strerror(errno));
+        return CLI_EXIT_INTERNAL;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    snprintf(path, sizeof path, "%.*s/%s", (int)(slash ? slash - self : 0), self, name);
+    argv[0] = (char *)name;
+    (void)argc;
+    execv(path, argv);
+    fprintf(stderr, "resumego: cannot run %s: %s\n", path, strerror(errno));
+    return CLI_EXIT_INTERNAL;
 }
 
 int main(int argc, char **argv)
@@ -55,7 +76,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "themes"))
         return cli_themes_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
-        return cli_migrate_main(argc - 1, argv + 1);
+        return run_helper("resumego-migrate", argc - 1, argv + 1);
     fprintf(stderr, "resumego: unknown command \"%s\"\n\n%s", cmd, usage);
     return CLI_EXIT_USAGE;
 }
