@@ -150,10 +150,11 @@ static json_t *user_json(PGresult *res, int row)
 static const char *need_str(struct core_req *req, json_t *body, const char *key)
 {
     json_t *v = json_object_get(body, key);
-    if (!json_is_string(v)) {
+    /* A NUL inside would silently cut the C string (and a password with it). */
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
         char field[64], msg[96];
         snprintf(field, sizeof field, "/%s", key);
-        snprintf(msg, sizeof msg, "%s is required and must be a string", key);
+        snprintf(msg, sizeof msg, "%s is required and must be a string without NUL", key);
         core_reply_error(req, 422, "invalid_field", msg, field);
         return NULL;
     }
@@ -500,8 +501,9 @@ void core_h_register(struct core_req *req)
         goto out;
     json_t *jn = json_object_get(body, "name");
     if (jn && !json_is_null(jn)) {
-        if (!json_is_string(jn) || json_string_length(jn) > NAME_MAX_LEN) {
-            core_reply_error(req, 422, "invalid_field", "name must be a string of at most 200 bytes", "/name");
+        if (!json_is_string(jn) || json_string_length(jn) > NAME_MAX_LEN ||
+            strlen(json_string_value(jn)) != json_string_length(jn)) {
+            core_reply_error(req, 422, "invalid_field", "name must be a string of at most 200 bytes, without NUL", "/name");
             goto out;
         }
         name = json_string_value(jn);
@@ -615,9 +617,12 @@ void core_h_login(struct core_req *req)
     r = core_redis_cmd(1, &rep, "DEL %s", acct_key);
     if (rep)
         freeReplyObject(rep);
+    rep = NULL;
     req->uid = uid;
     reply_session(req, 200, user_json(res, 0), uid);
 out:
+    if (rep)
+        freeReplyObject(rep);
     PQclear(res);
     rg_free(norm);
     json_decref(body);

@@ -364,16 +364,26 @@ static char *pick_title(struct core_req *req, const json_t *title, const char *d
 {
     if (title && !json_is_null(title)) {
         if (!json_is_string(title) || json_string_length(title) > TITLE_MAX ||
-            json_string_length(title) == 0) {
-            core_reply_error(req, 422, "invalid_field", "title must be a string of 1 to 200 bytes",
-                             "/title");
+            json_string_length(title) == 0 ||
+            strlen(json_string_value(title)) != json_string_length(title)) {
+            core_reply_error(req, 422, "invalid_field",
+                             "title must be a string of 1 to 200 bytes without NUL", "/title");
             return NULL;
         }
         return rg_strdup(json_string_value(title));
     }
-    json_t *doc = json_loads(data, 0, NULL);
+    json_t *doc = json_loads(data, JSON_ALLOW_NUL, NULL);
     const char *name = rg_json_nonempty(rg_json_obj(doc, "basics"), "name");
-    char *t = rg_strndup(name ? name : "Untitled resume", TITLE_MAX);
+    if (!name)
+        name = "Untitled resume";
+    /* Cut at TITLE_MAX bytes, but never inside a UTF-8 sequence. */
+    size_t n = strnlen(name, TITLE_MAX + 1);
+    if (n > TITLE_MAX) {
+        n = TITLE_MAX;
+        while (n && ((unsigned char)name[n] & 0xC0) == 0x80)
+            n--;
+    }
+    char *t = rg_strndup(name, n);
     json_decref(doc);
     return t;
 }

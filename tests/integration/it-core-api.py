@@ -505,6 +505,13 @@ def test_roundtrip(core):
     t.check(json.dumps(r.json["data"], ensure_ascii=False).encode("utf-8") == json.dumps(data, ensure_ascii=False).encode("utf-8"),
             "round trip: identical UTF-8 bytes")
     t.eq(core.db.sql("SELECT count(*) FROM users WHERE email = 'rt@example.com'"), "1", "tables intact after metacharacters")
+    r = create(core, tok, {"basics": {"name": "a" + "Ж" * 150}})
+    title = (r.json or {}).get("title", "")
+    t.check(r.status == 201 and title == "a" + "Ж" * 99, "a long name becomes a title cut at 200 bytes on a character boundary", title)
+    r = create(core, tok, {"basics": {}}, title="a\u0000b")
+    t.check(r.status == 422 and r.json["error"]["field"] == "/title", "a title with NUL 422", r)
+    r = core.request("POST", V1 + "/auth/login", {"email": "rt@example.com", "password": "correct horse 1\u0000junk"})
+    t.check(r.status == 422 and r.json["error"]["field"] == "/password", "a password with NUL 422 (never cut)", r)
     r = core.register("o'brien+\"x\"@example.com", name=nasty[0])
     t.check(r.status == 201 and r.json["user"]["name"] == nasty[0], "metacharacters in account fields", r)
 
