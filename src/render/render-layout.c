@@ -1319,8 +1319,6 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
                     (void)rg_buf_putc(&f, *s++);
                 }
             }
-            c.col = &c.main;
-            item_new(&c, 0, 0); /* a holder so the layout has an owner in scratch */
             PangoLayout *l = mk_layout(&c, f.ptr, c.fd_small, inner, FLAG_CENTER, 0);
             struct line_box *lb;
             layout_lines(l, &lb);
