@@ -30,7 +30,8 @@ static const char usage[] =
     "Applies the numbered SQL migrations (NNNN-name.sql) that are not applied yet, each in\n"
     "its own transaction, and records them in the table schema_migrations.\n"
     "  --url     connection URL (default: $RG_PG_URL)\n"
-    "  --dir     migrations directory (default: $RG_MIGRATIONS_DIR, else " RG_DEFAULT_MIGRATIONS_DIR ")\n"
+    "  --dir     migrations directory (default: $RG_MIGRATIONS_DIR, else " RG_DEFAULT_MIGRATIONS_DIR
+    ")\n"
     "  --status  list the migrations and whether each is applied; change nothing\n";
 
 static int is_migration(const char *name)
@@ -94,8 +95,9 @@ static int apply_one(PGconn *pg, const char *dir, const char *name, int number)
     }
     snprintf(num, sizeof num, "%d", number);
     const char *params[] = {num, name};
-    PGresult *res = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, NULL,
+                     params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         fprintf(stderr, "resumego migrate: recording %s: %s", name, PQerrorMessage(pg));
         PQclear(res);
@@ -152,7 +154,8 @@ int cli_migrate_main(int argc, char **argv)
         if (!is_migration(e->d_name))
             continue;
         if (nnames == MIGRATE_MAX_FILES) {
-            fprintf(stderr, "resumego migrate: more than %d migrations in %s\n", MIGRATE_MAX_FILES, dir);
+            fprintf(stderr, "resumego migrate: more than %d migrations in %s\n", MIGRATE_MAX_FILES,
+                    dir);
             goto out;
         }
         names = rg_realloc(names, (nnames + 1) * sizeof *names);

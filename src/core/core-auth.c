@@ -55,7 +55,8 @@ static const struct core_stmt st_user_by_id = {
     "FROM users WHERE id = $1",
     1, 1};
 static const struct core_stmt st_user_set_password = {
-    "user_set_password", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2, 1};
+    "user_set_password", "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", 2,
+    1};
 static const struct core_stmt st_totp_pending = {
     "totp_pending",
     "UPDATE users SET totp_pending = $2 WHERE id = $1 AND totp_secret IS NULL RETURNING id", 2, 1};
@@ -141,8 +142,8 @@ static json_t *user_json(PGresult *res, int row)
     json_t *u = json_object();
     json_object_set_new(u, "id", json_integer(strtoll(PQgetvalue(res, row, 0), NULL, 10)));
     json_object_set_new(u, "email", json_string(PQgetvalue(res, row, 1)));
-    json_object_set_new(u, "name", PQgetisnull(res, row, 2) ? json_null()
-                                                            : json_string(PQgetvalue(res, row, 2)));
+    json_object_set_new(
+        u, "name", PQgetisnull(res, row, 2) ? json_null() : json_string(PQgetvalue(res, row, 2)));
     return u;
 }
 
@@ -503,7 +504,8 @@ void core_h_register(struct core_req *req)
     if (jn && !json_is_null(jn)) {
         if (!json_is_string(jn) || json_string_length(jn) > NAME_MAX_LEN ||
             strlen(json_string_value(jn)) != json_string_length(jn)) {
-            core_reply_error(req, 422, "invalid_field", "name must be a string of at most 200 bytes, without NUL", "/name");
+            core_reply_error(req, 422, "invalid_field",
+                             "name must be a string of at most 200 bytes, without NUL", "/name");
             goto out;
         }
         name = json_string_value(jn);
@@ -513,7 +515,8 @@ void core_h_register(struct core_req *req)
         goto out;
     }
     if (strlen(password) < PASSWORD_MIN || strlen(password) > PASSWORD_MAX) {
-        core_reply_error(req, 422, "weak_password", "the password needs 8 to 1024 bytes", "/password");
+        core_reply_error(req, 422, "weak_password", "the password needs 8 to 1024 bytes",
+                         "/password");
         goto out;
     }
     if (!ip_limit(req, "register", core_cfg->register_ip_max))
@@ -535,7 +538,8 @@ void core_h_register(struct core_req *req)
     }
     int64_t uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     req->uid = uid;
-    RG_LOG(RG_LOG_INFO, RG_EVENT("auth.registered"), RG_KV_STR("req_id", req->id), RG_KV_I64("uid", uid));
+    RG_LOG(RG_LOG_INFO, RG_EVENT("auth.registered"), RG_KV_STR("req_id", req->id),
+           RG_KV_I64("uid", uid));
     reply_session(req, 201, user_json(res, 0), uid);
 out:
     PQclear(res);
@@ -592,8 +596,8 @@ void core_h_login(struct core_req *req)
     if (pw_ok && !PQgetisnull(res, 0, 4)) {
         if (!totp) {
             /* Right password: ask for the second factor; not counted as a failure. */
-            core_reply_error(req, 401, "totp_required", "enter the code from your authenticator app",
-                             "/totp");
+            core_reply_error(req, 401, "totp_required",
+                             "enter the code from your authenticator app", "/totp");
             goto out;
         }
         r = second_factor_ok(uid, PQgetvalue(res, 0, 4), totp);
@@ -603,7 +607,8 @@ void core_h_login(struct core_req *req)
         }
         if (!r) {
             (void)rl_hit(acct_key, core_cfg->login_window_ms, &n, &ttl);
-            core_reply_error(req, 401, "invalid_totp", "the code is wrong, expired or used", "/totp");
+            core_reply_error(req, 401, "invalid_totp", "the code is wrong, expired or used",
+                             "/totp");
             goto out;
         }
     }
@@ -702,16 +707,19 @@ void core_h_password(struct core_req *req)
 
     if (body_object(req, &body) < 0)
         goto out;
-    if (!(cur = need_str(req, body, "current_password")) || !(neu = need_str(req, body, "new_password")))
+    if (!(cur = need_str(req, body, "current_password")) ||
+        !(neu = need_str(req, body, "new_password")))
         goto out;
     if (strlen(neu) < PASSWORD_MIN || strlen(neu) > PASSWORD_MAX) {
-        core_reply_error(req, 422, "weak_password", "the password needs 8 to 1024 bytes", "/new_password");
+        core_reply_error(req, 422, "weak_password", "the password needs 8 to 1024 bytes",
+                         "/new_password");
         goto out;
     }
     if (!(me = load_me(req)))
         goto out;
     if (!verify_password(PQgetvalue(me, 0, 3), cur)) {
-        core_reply_error(req, 403, "wrong_password", "the current password is wrong", "/current_password");
+        core_reply_error(req, 403, "wrong_password", "the current password is wrong",
+                         "/current_password");
         goto out;
     }
     if (hash_password(neu, hash, sizeof hash) < 0) {
@@ -762,7 +770,8 @@ void core_h_totp_setup(struct core_req *req)
     if (!(me = load_me(req)))
         goto out;
     if (!PQgetisnull(me, 0, 4)) {
-        core_reply_error(req, 409, "totp_enabled", "two-factor login is already on; disable it first", NULL);
+        core_reply_error(req, 409, "totp_enabled",
+                         "two-factor login is already on; disable it first", NULL);
         goto out;
     }
     core_random(key, sizeof key);
@@ -776,8 +785,9 @@ void core_h_totp_setup(struct core_req *req)
         goto out;
     }
     char *email = uri_escape(PQgetvalue(me, 0, 1));
-    char *uri = rg_asprintf("otpauth://totp/ResumeGo:%s?secret=%s&issuer=ResumeGo&algorithm=SHA1&digits=6&period=30",
-                            email, secret);
+    char *uri = rg_asprintf(
+        "otpauth://totp/ResumeGo:%s?secret=%s&issuer=ResumeGo&algorithm=SHA1&digits=6&period=30",
+        email, secret);
     core_reply_json(req, 200, json_pack("{s:s, s:s}", "secret", secret, "otpauth_url", uri));
     rg_free(email);
     rg_free(uri);

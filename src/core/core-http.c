@@ -159,7 +159,8 @@ static void client_ip(struct core_req *req)
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
         if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->ip, sizeof req->ip);
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req->ip,
+                      sizeof req->ip);
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req->ip,
                       sizeof req->ip);
@@ -280,8 +281,9 @@ int core_req_json(struct core_req *req, int any_json, json_t **ret)
 
     if (!ct || !ctype_is_json(ct, any_json)) {
         core_reply_error(req, 415, "unsupported_media_type",
-                         any_json ? "send the body as application/json or application/merge-patch+json"
-                                  : "send the body as application/json",
+                         any_json
+                             ? "send the body as application/json or application/merge-patch+json"
+                             : "send the body as application/json",
                          NULL);
         return -EINVAL;
     }
@@ -414,16 +416,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     double secs = (double)(core_now_ns() - req->t0_ns) / 1e9;
     unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->status : 0;
-    static const char *const toe_names[] = {"ok", "error", "timeout", "shutdown", "read_error",
-                                            "client_abort"};
+    static const char *const toe_names[] = {"ok",       "error",      "timeout",
+                                            "shutdown", "read_error", "client_abort"};
     const char *how = (unsigned)toe < RG_ARRAY_SIZE(toe_names) ? toe_names[toe] : "unknown";
 
     core_metrics_observe(req->route, status ? status : req->status, secs);
     RG_LOG(RG_LOG_INFO, RG_EVENT("http.access"), RG_KV_STR("req_id", req->id),
            RG_KV_STR("method", req->method), RG_KV_STR("path", req->path),
-           RG_KV_I64("status", req->status), RG_KV_STR("end", how),
-           RG_KV_F64("ms", secs * 1000.0), RG_KV_I64("bytes_in", req->body.len),
-           RG_KV_STR("ip", req->ip), RG_KV_I64("uid", req->uid));
+           RG_KV_I64("status", req->status), RG_KV_STR("end", how), RG_KV_F64("ms", secs * 1000.0),
+           RG_KV_I64("bytes_in", req->body.len), RG_KV_STR("ip", req->ip),
+           RG_KV_I64("uid", req->uid));
 
     for (size_t i = 0; i < req->nhdrs; i++) {
         rg_free(req->hdr_name[i]);

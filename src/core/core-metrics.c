@@ -9,8 +9,8 @@
 #include "core.h"
 #include "rg/mem.h"
 
-static const unsigned statuses[] = {0,   200, 201, 204, 304, 400, 401, 403, 404, 405, 409,
-                                    412, 413, 415, 422, 428, 429, 500, 503, 999};
+static const unsigned statuses[] = {0,   200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                    409, 412, 413, 415, 422, 428, 429, 500, 503, 999};
 #define NSTATUS RG_ARRAY_SIZE(statuses)
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -51,8 +51,9 @@ int core_metrics_render(struct rg_buf *out)
 {
     int r = 0;
 
-    r |= rg_buf_puts(out, "# HELP rg_core_http_requests_total HTTP requests by route, method and status.\n"
-                          "# TYPE rg_core_http_requests_total counter\n");
+    r |= rg_buf_puts(
+        out, "# HELP rg_core_http_requests_total HTTP requests by route, method and status.\n"
+             "# TYPE rg_core_http_requests_total counter\n");
     for (size_t i = 0; i < MAX_ROUTES; i++) {
         if (i >= core_nroutes && i != MAX_ROUTES - 1)
             continue;
@@ -61,13 +62,16 @@ int core_metrics_render(struct rg_buf *out)
         for (size_t s = 0; s < NSTATUS; s++) {
             uint64_t n = atomic_load_explicit(&table[i][s].count, memory_order_relaxed);
             if (n)
-                r |= rg_buf_printf(out,
-                                   "rg_core_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-                                   path, method, statuses[s], (unsigned long long)n);
+                r |= rg_buf_printf(
+                    out,
+                    "rg_core_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+                    path, method, statuses[s], (unsigned long long)n);
         }
     }
-    r |= rg_buf_puts(out, "# HELP rg_core_http_request_duration_seconds Time from the request headers to the reply.\n"
-                          "# TYPE rg_core_http_request_duration_seconds histogram\n");
+    r |= rg_buf_puts(
+        out,
+        "# HELP rg_core_http_request_duration_seconds Time from the request headers to the reply.\n"
+        "# TYPE rg_core_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i < MAX_ROUTES; i++) {
         if (i >= core_nroutes && i != MAX_ROUTES - 1)
             continue;
@@ -79,21 +83,23 @@ int core_metrics_render(struct rg_buf *out)
             if (!n)
                 continue;
             char labels[200];
-            snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",status=\"%u\"", path, method,
-                     statuses[s]);
+            snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",status=\"%u\"", path,
+                     method, statuses[s]);
             uint64_t cum = 0;
             for (size_t b = 0; b < NBUCKET; b++) {
                 cum += atomic_load_explicit(&se->bucket[b], memory_order_relaxed);
-                r |= rg_buf_printf(out, "rg_core_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
-                                   labels, buckets[b], (unsigned long long)cum);
+                r |= rg_buf_printf(
+                    out, "rg_core_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                    labels, buckets[b], (unsigned long long)cum);
             }
-            r |= rg_buf_printf(out,
-                               "rg_core_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n"
-                               "rg_core_http_request_duration_seconds_sum{%s} %.6f\n"
-                               "rg_core_http_request_duration_seconds_count{%s} %llu\n",
-                               labels, (unsigned long long)n, labels,
-                               (double)atomic_load_explicit(&se->sum_us, memory_order_relaxed) / 1e6,
-                               labels, (unsigned long long)n);
+            r |=
+                rg_buf_printf(out,
+                              "rg_core_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n"
+                              "rg_core_http_request_duration_seconds_sum{%s} %.6f\n"
+                              "rg_core_http_request_duration_seconds_count{%s} %llu\n",
+                              labels, (unsigned long long)n, labels,
+                              (double)atomic_load_explicit(&se->sum_us, memory_order_relaxed) / 1e6,
+                              labels, (unsigned long long)n);
         }
     }
     return r ? RG_ETOOBIG : 0;

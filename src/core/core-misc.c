@@ -46,8 +46,9 @@ void core_themes_init(void)
         } else {
             const char *name = rg_json_nonempty(t, "name");
             char *fallback = rg_strndup(e->d_name, n - 5);
-            json_t *it = json_pack("{s:s, s:s}", "name", name ? name : fallback, "description",
-                                   rg_json_str(t, "description") ? rg_json_str(t, "description") : "");
+            json_t *it =
+                json_pack("{s:s, s:s}", "name", name ? name : fallback, "description",
+                          rg_json_str(t, "description") ? rg_json_str(t, "description") : "");
             json_t *cols = json_object_get(t, "columns");
             if (json_is_integer(cols))
                 json_object_set(it, "columns", cols);

@@ -9,7 +9,8 @@ json_t *core_merge_patch(const json_t *target, const json_t *patch)
     json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)patch, key, val) {
+    json_object_foreach((json_t *)patch, key, val)
+    {
         if (json_is_null(val)) {
             (void)json_object_del(out, key);
             continue;

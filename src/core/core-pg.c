@@ -72,7 +72,8 @@ static int conn_get(struct pgconn **ret)
     int64_t now = core_now_ns();
     if (now < c->next_try_ns)
         return -EAGAIN;
-    snprintf(timeout, sizeof timeout, "%lld", (long long)((core_cfg->pg_connect_timeout_ms + 999) / 1000));
+    snprintf(timeout, sizeof timeout, "%lld",
+             (long long)((core_cfg->pg_connect_timeout_ms + 999) / 1000));
     snprintf(options, sizeof options, "-c statement_timeout=%lld",
              (long long)core_cfg->pg_statement_timeout_ms);
     const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};

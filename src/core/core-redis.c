@@ -101,7 +101,8 @@ static int conn_get(struct rconn **ret)
     if (now < c->next_try_ns)
         return RG_EREDIS;
     parse_url(host, sizeof host, &port, &db);
-    struct timeval tv = {core_cfg->redis_timeout_ms / 1000, (core_cfg->redis_timeout_ms % 1000) * 1000};
+    struct timeval tv = {core_cfg->redis_timeout_ms / 1000,
+                         (core_cfg->redis_timeout_ms % 1000) * 1000};
     c->rc = redisConnectWithTimeout(host, port, tv);
     if (!c->rc || c->rc->err) {
         log_failure(c, "redis.connect_failed", c->rc ? c->rc->errstr : "out of memory");

@@ -38,11 +38,11 @@
     "v AS (INSERT INTO resume_versions (resume_id, version, title, data, created_at) "             \
     "SELECT id, version, title, data, updated_at FROM u) "
 
-static const struct core_stmt st_create = {
-    "resume_create",
-    "WITH u AS (INSERT INTO resumes (user_id, title, data) VALUES ($1, $2, $3::json) RETURNING *), "
-    VERSION_INSERT "SELECT " RCOLS " FROM u",
-    3, 0};
+static const struct core_stmt st_create = {"resume_create",
+                                           "WITH u AS (INSERT INTO resumes (user_id, title, data) "
+                                           "VALUES ($1, $2, $3::json) RETURNING *), " VERSION_INSERT
+                                           "SELECT " RCOLS " FROM u",
+                                           3, 0};
 static const struct core_stmt st_get = {
     "resume_get",
     "SELECT " RCOLS " FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2, 1};
@@ -69,41 +69,47 @@ static const struct core_stmt st_undelete = {
     3, 0};
 static const struct core_stmt st_list = {
     "resume_list",
-    "SELECT id, title, version, " TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", "
-    "(extract(epoch FROM created_at) * 1000000)::bigint FROM resumes WHERE user_id = $1 AND "
-    "CASE WHEN $2::bool THEN deleted_at > now() - make_interval(days => $6::int) "
-    "ELSE deleted_at IS NULL END AND ($3::bigint IS NULL OR (created_at, id) < "
-    "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
-    "ORDER BY created_at DESC, id DESC LIMIT $5",
+    "SELECT id, title, version, " TS("created_at") ", " TS("updated_at") ", " TS(
+        "deleted_at") ", "
+                      "(extract(epoch FROM created_at) * 1000000)::bigint FROM resumes WHERE "
+                      "user_id = $1 AND "
+                      "CASE WHEN $2::bool THEN deleted_at > now() - make_interval(days => $6::int) "
+                      "ELSE deleted_at IS NULL END AND ($3::bigint IS NULL OR (created_at, id) < "
+                      "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)) "
+                      "ORDER BY created_at DESC, id DESC LIMIT $5",
     6, 1};
 static const struct core_stmt st_versions = {
     "resume_versions",
-    "SELECT version, title, " TS("created_at") " FROM resume_versions WHERE resume_id = $1 "
-    "AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3",
+    "SELECT version, title, " TS(
+        "created_at") " FROM resume_versions WHERE resume_id = $1 "
+                      "AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3",
     3, 1};
 static const struct core_stmt st_version_get = {
     "resume_version_get",
-    "SELECT v.version, v.title, v.data, " TS("v.created_at") " FROM resume_versions v "
-    "JOIN resumes r ON r.id = v.resume_id WHERE v.resume_id = $1 AND v.version = $3 "
-    "AND r.user_id = $2 AND r.deleted_at IS NULL",
+    "SELECT v.version, v.title, v.data, " TS(
+        "v.created_at") " FROM resume_versions v "
+                        "JOIN resumes r ON r.id = v.resume_id WHERE v.resume_id = $1 AND v.version "
+                        "= $3 "
+                        "AND r.user_id = $2 AND r.deleted_at IS NULL",
     3, 1};
 static const struct core_stmt st_version_exists = {
-    "resume_version_exists",
-    "SELECT 1 FROM resume_versions WHERE resume_id = $1 AND version = $2", 2, 1};
+    "resume_version_exists", "SELECT 1 FROM resume_versions WHERE resume_id = $1 AND version = $2",
+    2, 1};
 static const struct core_stmt st_version_restore = {
     "resume_version_restore",
     "WITH src AS (SELECT title, data FROM resume_versions WHERE resume_id = $1 AND version = $4), "
     "u AS (UPDATE resumes r SET title = src.title, data = src.data, version = r.version + 1, "
     "updated_at = now() FROM src WHERE r.id = $1 AND r.user_id = $2 AND r.deleted_at IS NULL "
-    "AND ($3::int IS NULL OR r.version = $3) RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS " FROM u",
+    "AND ($3::int IS NULL OR r.version = $3) RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS
+    " FROM u",
     4, 0};
 static const struct core_stmt st_purge = {
-    "resume_purge",
-    "DELETE FROM resumes WHERE deleted_at < now() - make_interval(days => $1::int)", 1, 1};
+    "resume_purge", "DELETE FROM resumes WHERE deleted_at < now() - make_interval(days => $1::int)",
+    1, 1};
 static const struct core_stmt st_share_get = {
     "share_get",
     "SELECT share_slug, share_views, " TS("shared_at") " FROM resumes WHERE id = $1 AND "
-    "user_id = $2 AND deleted_at IS NULL",
+                                                       "user_id = $2 AND deleted_at IS NULL",
     2, 1};
 static const struct core_stmt st_share_create = {
     "share_create",
@@ -233,16 +239,15 @@ static void reply_row(struct core_req *req, unsigned status, PGresult *res, cons
 
 /* Stores ARGV[2] unless the key holds a newer version, or the same version with a body
  * (a marker of the same version is replaced by its body). */
-static const char cache_script[] =
-    "local c = redis.call('GET', KEYS[1]) "
-    "local nv = tonumber(ARGV[1]) "
-    "if c then "
-    "  local sp = string.find(c, ' ', 1, true) "
-    "  local v = tonumber(sp and string.sub(c, 1, sp - 1) or c) "
-    "  if v and (v > nv or (v == nv and sp)) then return 0 end "
-    "end "
-    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
-    "return 1";
+static const char cache_script[] = "local c = redis.call('GET', KEYS[1]) "
+                                   "local nv = tonumber(ARGV[1]) "
+                                   "if c then "
+                                   "  local sp = string.find(c, ' ', 1, true) "
+                                   "  local v = tonumber(sp and string.sub(c, 1, sp - 1) or c) "
+                                   "  if v and (v > nv or (v == nv and sp)) then return 0 end "
+                                   "end "
+                                   "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) "
+                                   "return 1";
 
 static void cache_key(char *buf, size_t n, const char *id)
 {
@@ -289,7 +294,8 @@ static int cache_serve(struct core_req *req, const redisReply *rep)
     if (inm && strcmp(inm, etag) == 0)
         core_reply_empty(req, 304);
     else
-        core_reply_raw(req, 200, "application/json", sp2 + 1, rep->len - (size_t)(sp2 + 1 - rep->str));
+        core_reply_raw(req, 200, "application/json", sp2 + 1,
+                       rep->len - (size_t)(sp2 + 1 - rep->str));
     return 1;
 }
 
@@ -347,8 +353,8 @@ static int load_resume(struct core_req *req, const char *buf, size_t len, const 
     out->warnings = json_array();
     for (size_t i = 0; i < diags.n; i++) {
         snprintf(ptr, sizeof ptr, "%s%s", prefix, diags.v[i].pointer);
-        json_array_append_new(out->warnings, json_pack("{s:s, s:s}", "pointer", ptr, "message",
-                                                       diags.v[i].message));
+        json_array_append_new(
+            out->warnings, json_pack("{s:s, s:s}", "pointer", ptr, "message", diags.v[i].message));
     }
     out->data = json_dumps(doc, JSON_COMPACT);
     r = 0;
@@ -389,7 +395,8 @@ static char *pick_title(struct core_req *req, const json_t *title, const char *d
 }
 
 /* Reads {"title"?, "data"} from the body (object checks, loader) into *ret_title/out. */
-static int read_resume_body(struct core_req *req, json_t *body, char **ret_title, struct loaded *out)
+static int read_resume_body(struct core_req *req, json_t *body, char **ret_title,
+                            struct loaded *out)
 {
     json_t *data = json_object_get(body, "data");
     if (!json_is_object(body)) {
@@ -397,7 +404,8 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
         return -EINVAL;
     }
     if (!data) {
-        core_reply_error(req, 422, "invalid_field", "data (the JSON Resume document) is required", "/data");
+        core_reply_error(req, 422, "invalid_field", "data (the JSON Resume document) is required",
+                         "/data");
         return -EINVAL;
     }
     if (!json_is_object(data)) {
@@ -456,8 +464,8 @@ static void write_missed(struct core_req *req, const char *id, const char *uid)
 }
 
 /* Runs the guarded update and replies (200 + ETag, 404 or 412). */
-static void update_guarded(struct core_req *req, const char *id, int64_t version,
-                           const char *title, struct loaded *l)
+static void update_guarded(struct core_req *req, const char *id, int64_t version, const char *title,
+                           struct loaded *l)
 {
     PGresult *res = NULL;
     char uid[24], ver[24];
@@ -614,7 +622,8 @@ void core_h_resume_patch(struct core_req *req)
     if (core_req_json(req, 1, &patch) < 0)
         goto out;
     if (!json_is_object(patch)) {
-        core_reply_error(req, 422, "invalid_body", "a merge patch for a resume is a JSON object", "");
+        core_reply_error(req, 422, "invalid_body", "a merge patch for a resume is a JSON object",
+                         "");
         goto out;
     }
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
@@ -761,8 +770,10 @@ void core_h_resumes_list(struct core_req *req)
     if (cursor && *cursor) {
         /* "<created_at in µs>.<uuid>": the position after the last item of a page. */
         const char *dot = strchr(cursor, '.');
-        if (!dot || dot == cursor || (size_t)(dot - cursor) >= sizeof cus || strlen(dot + 1) != 36) {
-            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+        if (!dot || dot == cursor || (size_t)(dot - cursor) >= sizeof cus ||
+            strlen(dot + 1) != 36) {
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned",
+                             "cursor");
             return;
         }
         snprintf(cus, sizeof cus, "%.*s", (int)(dot - cursor), cursor);
@@ -771,7 +782,8 @@ void core_h_resumes_list(struct core_req *req)
             if (!isdigit((unsigned char)*q) && !(q == cus && *q == '-'))
                 cus[0] = '\0';
         if (!cus[0] || !uuid_ok(cid)) {
-            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned",
+                             "cursor");
             return;
         }
     }
@@ -780,7 +792,8 @@ void core_h_resumes_list(struct core_req *req)
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
     snprintf(lim, sizeof lim, "%ld", limit + 1);
     snprintf(days, sizeof days, "%lld", (long long)core_cfg->trash_days);
-    const char *p[] = {uid, trash ? "true" : "false", cus[0] ? cus : NULL, cus[0] ? cid : NULL, lim, days};
+    const char *p[] = {uid, trash ? "true" : "false", cus[0] ? cus : NULL, cus[0] ? cid : NULL, lim,
+                       days};
     int r = core_pg_exec(&st_list, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "resume.list_failed");
@@ -800,7 +813,8 @@ void core_h_resumes_list(struct core_req *req)
     json_t *next = json_null();
     if (n > limit) {
         char c[80];
-        snprintf(c, sizeof c, "%s.%s", PQgetvalue(res, (int)limit - 1, 6), PQgetvalue(res, (int)limit - 1, 0));
+        snprintf(c, sizeof c, "%s.%s", PQgetvalue(res, (int)limit - 1, 6),
+                 PQgetvalue(res, (int)limit - 1, 0));
         next = json_string(c);
     }
     PQclear(res);
@@ -851,7 +865,8 @@ void core_h_versions_list(struct core_req *req)
         char *end;
         long v = strtol(cursor, &end, 10);
         if (end == cursor || *end || v < 1 || v > 2000000000) {
-            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned", "cursor");
+            core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned",
+                             "cursor");
             return;
         }
         snprintf(before, sizeof before, "%ld", v);

@@ -43,7 +43,8 @@ const struct core_route core_routes[] = {
     {"GET", V1 "/resumes/{id}/export", core_h_resume_export, CORE_ROUTE_AUTH},
     {"GET", V1 "/resumes/{id}/versions", core_h_versions_list, CORE_ROUTE_AUTH},
     {"GET", V1 "/resumes/{id}/versions/{version}", core_h_version_get, CORE_ROUTE_AUTH},
-    {"POST", V1 "/resumes/{id}/versions/{version}/restore", core_h_version_restore, CORE_ROUTE_AUTH},
+    {"POST", V1 "/resumes/{id}/versions/{version}/restore", core_h_version_restore,
+     CORE_ROUTE_AUTH},
     {"GET", V1 "/resumes/{id}/share", core_h_share_get, CORE_ROUTE_AUTH},
     {"POST", V1 "/resumes/{id}/share", core_h_share_create, CORE_ROUTE_AUTH},
     {"DELETE", V1 "/resumes/{id}/share", core_h_share_delete, CORE_ROUTE_AUTH},
@@ -102,7 +103,8 @@ void core_route_dispatch(struct core_req *req)
             if (strstr(allow, "GET"))
                 (void)snprintf(allow + alen, sizeof allow - alen, ", HEAD");
             core_header_add(req, "Allow", allow);
-            core_reply_error(req, 405, "method_not_allowed", "method not allowed on this path", NULL);
+            core_reply_error(req, 405, "method_not_allowed", "method not allowed on this path",
+                             NULL);
         } else {
             core_reply_error(req, 404, "not_found", "no such route", NULL);
         }

@@ -85,7 +85,7 @@ struct core_req {
     char *params[CORE_MAX_PARAMS];
     /* authentication (core-auth.c) */
     int64_t uid;         /* 0 = anonymous */
-    char sess_key[160];   /* Redis key of the session, "" without one */
+    char sess_key[160];  /* Redis key of the session, "" without one */
     int auth_via_cookie; /* writes then need a matching Origin (CSRF) */
     /* the reply */
     unsigned status;
@@ -196,7 +196,8 @@ int core_redis_cmd(int idempotent, redisReply **ret_reply, const char *fmt, ...)
  * replies in ret[0..n-1] (caller frees each; error replies are returned, not failed).
  * Every command must be safe to repeat: after a broken connection all are sent again once.
  * 0 or RG_EREDIS (then nothing is stored). */
-int core_redis_pipeline(size_t n, const int *argc, const char *const *const *argv, redisReply **ret);
+int core_redis_pipeline(size_t n, const int *argc, const char *const *const *argv,
+                        redisReply **ret);
 /* Writes prefix + formatted key into buf (cap n).  Returns buf. */
 char *core_rkey(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int core_redis_ping(void);

@@ -20,7 +20,8 @@ static void check(int ok, const char *what)
 
 static void patch_case(const char *target, const char *patch, const char *want)
 {
-    json_t *t = json_loads(target, JSON_DECODE_ANY, NULL), *p = json_loads(patch, JSON_DECODE_ANY, NULL);
+    json_t *t = json_loads(target, JSON_DECODE_ANY, NULL),
+           *p = json_loads(patch, JSON_DECODE_ANY, NULL);
     json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
     json_t *got = core_merge_patch(t, p);
     char what[256];
@@ -39,7 +40,7 @@ int main(void)
     static const struct {
         uint64_t t;
         unsigned code;
-    } v[] = {{59, 287082}, {1111111109, 81804}, {1111111111, 50471},
+    } v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
              {1234567890, 5924}, {2000000000, 279037}, {20000000000ULL, 353130}};
     for (size_t i = 0; i < RG_ARRAY_SIZE(v); i++) {
         char what[64];
@@ -54,7 +55,8 @@ int main(void)
     patch_case("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}");
     patch_case("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}");
     patch_case("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}");
-    patch_case("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}");
+    patch_case("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+               "{\"a\":{\"b\":\"d\"}}");
     patch_case("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}");
     patch_case("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]");
     patch_case("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]");
@@ -69,7 +71,8 @@ int main(void)
     unsigned char back[64];
     core_base32("foobar", 6, out, sizeof out);
     check(strcmp(out, "MZXW6YTBOI") == 0, "base32(foobar)");
-    check(core_base32_decode("mzxw6ytboi", back, sizeof back) == 6 && memcmp(back, "foobar", 6) == 0,
+    check(core_base32_decode("mzxw6ytboi", back, sizeof back) == 6 &&
+              memcmp(back, "foobar", 6) == 0,
           "base32 decode, lower case");
     check(core_base32_decode("MZ1W", back, sizeof back) < 0, "base32 rejects 1");
     core_b64url("\xfb\xff\xbf", 3, out, sizeof out);
@@ -80,7 +83,8 @@ int main(void)
     core_sha256_hex("abc", 3, hex);
     check(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
           "sha256(abc)");
-    check(core_streq_ct("abc", "abc") && !core_streq_ct("abc", "abd") && !core_streq_ct("abc", "ab"),
+    check(core_streq_ct("abc", "abc") && !core_streq_ct("abc", "abd") &&
+              !core_streq_ct("abc", "ab"),
           "constant-time compare");
 
     printf("%d passed, %d failed\n", passed, failed);

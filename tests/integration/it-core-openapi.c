@@ -45,7 +45,8 @@ int main(void)
         snprintf(m, sizeof m, "%s", core_routes[i].method);
         lower(m);
         json_t *op = rg_json_obj(rg_json_obj(paths, core_routes[i].path), m);
-        snprintf(what, sizeof what, "route %s %s is documented", core_routes[i].method, core_routes[i].path);
+        snprintf(what, sizeof what, "route %s %s is documented", core_routes[i].method,
+                 core_routes[i].path);
         check(op != NULL, what, NULL);
         if (!op)
             continue;
@@ -57,8 +58,8 @@ int main(void)
         json_t *v;
         json_object_foreach(responses, code, v) has2xx |= code[0] == '2' || code[0] == '3';
         check(has2xx, what, NULL);
-        snprintf(what, sizeof what, "%s %s: security matches the route's auth", core_routes[i].method,
-                 core_routes[i].path);
+        snprintf(what, sizeof what, "%s %s: security matches the route's auth",
+                 core_routes[i].method, core_routes[i].path);
         json_t *sec = json_object_get(op, "security");
         int needs = (core_routes[i].flags & (CORE_ROUTE_AUTH | CORE_ROUTE_AUTH_SELF)) != 0;
         check(json_is_array(sec) && (json_array_size(sec) > 0) == needs, what, NULL);
@@ -67,10 +68,12 @@ int main(void)
     /* The reverse: nothing documented that the service does not route. */
     const char *path;
     json_t *item;
-    json_object_foreach(paths, path, item) {
+    json_object_foreach(paths, path, item)
+    {
         const char *method;
         json_t *op;
-        json_object_foreach(item, method, op) {
+        json_object_foreach(item, method, op)
+        {
             int found = 0;
             for (size_t i = 0; i < core_nroutes; i++) {
                 snprintf(m, sizeof m, "%s", core_routes[i].method);
