@@ -303,14 +303,16 @@ static int cache_serve(struct core_req *req, const redisReply *rep)
 
 struct loaded {
     char *data;       /* normalised JSON text */
+    json_t *doc;      /* the same, parsed (for the title) */
     json_t *warnings; /* [{"pointer","message"}] */
 };
 
 static void loaded_done(struct loaded *l)
 {
     l->data = rg_free(l->data);
+    json_decref(l->doc);
     json_decref(l->warnings);
-    l->warnings = NULL;
+    l->doc = l->warnings = NULL;
 }
 
 /* Runs the resume loader over buf; pointers in replies get prefix (e.g. "/data").
@@ -357,6 +359,8 @@ static int load_resume(struct core_req *req, const char *buf, size_t len, const 
             out->warnings, json_pack("{s:s, s:s}", "pointer", ptr, "message", diags.v[i].message));
     }
     out->data = json_dumps(doc, JSON_COMPACT);
+    out->doc = doc;
+    doc = NULL;
     r = 0;
 out:
     json_decref(doc);
@@ -366,7 +370,7 @@ out:
 
 /* The title of a resume: the one given, else the person's name, else a placeholder.
  * Replies 422 and returns NULL on a bad title; the result is a new string. */
-static char *pick_title(struct core_req *req, const json_t *title, const char *data)
+static char *pick_title(struct core_req *req, const json_t *title, const json_t *doc)
 {
     if (title && !json_is_null(title)) {
         if (!json_is_string(title) || json_string_length(title) > TITLE_MAX ||
@@ -378,7 +382,6 @@ static char *pick_title(struct core_req *req, const json_t *title, const char *d
         }
         return rg_strdup(json_string_value(title));
     }
-    json_t *doc = json_loads(data, JSON_ALLOW_NUL, NULL);
     const char *name = rg_json_nonempty(rg_json_obj(doc, "basics"), "name");
     if (!name)
         name = "Untitled resume";
@@ -389,9 +392,7 @@ static char *pick_title(struct core_req *req, const json_t *title, const char *d
         while (n && ((unsigned char)name[n] & 0xC0) == 0x80)
             n--;
     }
-    char *t = rg_strndup(name, n);
-    json_decref(doc);
-    return t;
+    return rg_strndup(name, n);
 }
 
 /* Reads {"title"?, "data"} from the body (object checks, loader) into *ret_title/out. */
@@ -417,7 +418,7 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
     rg_free(text);
     if (r < 0)
         return r;
-    *ret_title = pick_title(req, json_object_get(body, "title"), out->data);
+    *ret_title = pick_title(req, json_object_get(body, "title"), out->doc);
     if (!*ret_title) {
         loaded_done(out);
         return -EINVAL;
@@ -518,7 +519,7 @@ void core_h_resumes_import(struct core_req *req)
         goto out;
     const char *qt = core_req_query(req, "title");
     json_t *jt = qt ? json_string(qt) : NULL;
-    title = pick_title(req, jt, l.data);
+    title = pick_title(req, jt, l.doc);
     json_decref(jt);
     if (!title)
         goto out;
