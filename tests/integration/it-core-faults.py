@@ -11,8 +11,10 @@ Redis: a private redis-server on a free port.  PostgreSQL: the test cluster, sto
 started through scripts/stack (RG_TEST_STACK, set by scripts/test); without it the test
 is skipped."""
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +85,48 @@ def test_redis_restart(db):
         redis.stop()
 
 
+def test_redis_silent(db):
+    """A Redis that accepts connections and never answers must cost a request the
+    configured timeout, not a worker thread for ever (hiredis' connect timeout alone does
+    not bound reads)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    port = ls.getsockname()[1]
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(ls.accept()[0])
+            except socket.timeout:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    core = Core(db.url, redis_url=f"redis://127.0.0.1:{port}/0", redis_timeout="300ms")
+    try:
+        for what, method, path, body in (("me", "GET", V1 + "/auth/me", None),
+                                         ("login", "POST", V1 + "/auth/login", {"email": "a@b.cd", "password": "xxxxxxxx"}),
+                                         ("readyz", "GET", V1 + "/readyz", None)):
+            start = time.time()
+            r = core.request(method, path, body, token="B" * 43 if what == "me" else None, timeout=10)
+            took = time.time() - start
+            want = 401 if what == "me" else 503
+            t.check(r.status == want and took < 2.0, f"silent Redis: {what} answers {want} within the timeout",
+                    (r.status, round(took, 2)))
+        t.eq(core.request("GET", "/healthz").status, 200, "silent Redis: healthz 200")
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (silent redis test)")
+        stop.set()
+        th.join()
+        for c in held:
+            c.close()
+        ls.close()
+
+
 def stack(*args):
     subprocess.run([os.environ["RG_TEST_STACK"]] + list(args), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -134,6 +178,7 @@ def main():
     db = Database("faults")
     try:
         test_redis_restart(db)
+        test_redis_silent(db)
         test_pg_restart(db)
     finally:
         stack("up", "pg")
