@@ -421,8 +421,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     const char *how = (unsigned)toe < RG_ARRAY_SIZE(toe_names) ? toe_names[toe] : "unknown";
 
     core_metrics_observe(req->route, status ? status : req->status, secs);
+    /* A share slug is a capability: logs get the route template instead of the path. */
+    const char *path = req->route >= 0 && core_routes[req->route].fn == core_h_public_get
+                           ? core_routes[req->route].path
+                           : req->path;
     RG_LOG(RG_LOG_INFO, RG_EVENT("http.access"), RG_KV_STR("req_id", req->id),
-           RG_KV_STR("method", req->method), RG_KV_STR("path", req->path),
+           RG_KV_STR("method", req->method), RG_KV_STR("path", path),
            RG_KV_I64("status", req->status), RG_KV_STR("end", how), RG_KV_F64("ms", secs * 1000.0),
            RG_KV_I64("bytes_in", req->body.len), RG_KV_STR("ip", req->ip),
            RG_KV_I64("uid", req->uid));

@@ -399,6 +399,7 @@ def test_resumes(core):
     t.check("user" not in r.body.decode() and "id" not in r.json, "public view hides owner and id", r)
     t.eq(core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok).json["views"], 3, "views counted")
     t.eq(core.request("GET", V1 + "/public/" + "A" * 22).status, 404, "unknown slug 404")
+    t.check(slug not in core.log_text(), "share slugs stay out of the access log")
     r = core.request("DELETE", V1 + "/resumes/" + rid + "/share", token=tok)
     t.eq(r.status, 204, "revoke 204")
     t.eq(core.request("GET", V1 + "/public/" + slug).status, 404, "revoked link 404")
