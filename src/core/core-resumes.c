@@ -649,9 +649,8 @@ void core_h_resume_patch(struct core_req *req)
     cur = json_object();
     json_object_set_new(cur, "title", json_string(PQgetvalue(res, 0, 1)));
     json_object_set_new(cur, "data", json_loads(PQgetvalue(res, 0, 3), JSON_ALLOW_NUL, NULL));
+    /* {"title": null} removes the title, which then defaults as in PUT (the name). */
     merged = core_merge_patch(cur, patch);
-    if (json_object_get(merged, "title") == NULL)
-        json_object_set_new(merged, "title", json_string(PQgetvalue(res, 0, 1)));
     if (read_resume_body(req, merged, &title, &l) < 0)
         goto out;
     update_guarded(req, id, have, title, &l);
