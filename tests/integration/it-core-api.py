@@ -574,7 +574,30 @@ def test_metrics(core):
     t.check("correct horse" not in log and "Bearer" not in log, "no passwords or tokens in the log")
 
 
+def test_config():
+    bin_ = os.environ["RG_BIN_CORE"]
+    env = dict(os.environ, RG_PG_URL="postgresql://x@127.0.0.1:1/x", RG_REDIS_URL="redis://127.0.0.1:1/0")
+    run = lambda *a, **kw: subprocess.run([bin_] + list(a), capture_output=True, text=True,
+                                          env=dict(env, **kw), timeout=20)
+    t.eq(run("--check-config").returncode, 0, "--check-config accepts the defaults")
+    r = run("--check-config", "--set", "port=0")
+    t.check(r.returncode == 78 and "port" in r.stderr, "--check-config: out-of-range port exits 78", r.stderr)
+    r = run("--check-config", "--set", "no_such_key=1")
+    t.check(r.returncode == 78 and "no_such_key" in r.stderr, "--check-config: unknown key exits 78", r.stderr)
+    r = run("--check-config", RG_CORE_MAX_BODY="lots")
+    t.check(r.returncode == 78 and "max_body" in r.stderr, "--check-config: bad environment value exits 78", r.stderr)
+    r = subprocess.run([bin_, "--check-config"], capture_output=True, text=True, timeout=20,
+                       env={k: v for k, v in env.items() if k not in ("RG_PG_URL", "RG_CORE_PG_URL")})
+    t.check(r.returncode == 78 and "pg_url" in r.stderr, "--check-config: missing pg_url exits 78", r.stderr)
+    r = run("--print-config")
+    t.check(r.returncode == 0 and "max_body = 1MiB" in r.stdout and "request_timeout = 30s" in r.stdout,
+            "--print-config writes the example", r.stdout[:200])
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "core.conf.example")) as f:
+        t.eq(f.read(), r.stdout, "deploy/core.conf.example is up to date (rg-core --print-config)")
+
+
 def main():
+    test_config()
     db = Database("api")
     core = None
     try:
