@@ -161,8 +161,10 @@ int core_pg_exec(const struct core_stmt *st, const char *const *params, PGresult
         r = -EEXIST;
     else if (state && (strcmp(state, "22P02") == 0 || strcmp(state, "22003") == 0))
         r = -EINVAL; /* invalid text representation / out of range: bad input, not a fault */
-    else if (state && (strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0))
-        r = -EAGAIN; /* admin shutdown, cannot connect now, connection exceptions */
+    else if (state && (strncmp(state, "57P", 3) == 0 || strncmp(state, "08", 2) == 0 ||
+                       strcmp(state, "57014") == 0 || strncmp(state, "40", 2) == 0))
+        r = -EAGAIN; /* shutdown, connection trouble, statement timeout, serialization
+                      * failure or deadlock: the client may retry (503 + Retry-After) */
     else
         r = RG_EPG;
     if (r == RG_EPG || r == -EAGAIN) {

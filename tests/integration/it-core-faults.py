@@ -127,6 +127,30 @@ def test_redis_silent(db):
         ls.close()
 
 
+def test_statement_timeout(db):
+    """A write stuck behind a lock longer than pg_statement_timeout answers 503 (retry),
+    not 500, and the connection is usable right after."""
+    core = Core(db.url, pg_statement_timeout="500ms")
+    try:
+        tok = core.user("lock@example.com")
+        rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "L"}}}, token=tok).json["id"]
+        holder = subprocess.Popen(["psql", "-q", db.url, "-c",
+                                   f"BEGIN; UPDATE resumes SET title = title WHERE id = '{rid}'; "
+                                   "SELECT pg_sleep(3); COMMIT;"], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        start = time.time()
+        r = core.request("PUT", V1 + "/resumes/" + rid, {"data": {"basics": {"name": "L2"}}}, token=tok,
+                         headers={"If-Match": '"1"'})
+        t.check(r.status == 503 and r.header("Retry-After") and time.time() - start < 2.5,
+                "a write blocked past the statement timeout: 503", r)
+        holder.wait(10)
+        r = core.request("PUT", V1 + "/resumes/" + rid, {"data": {"basics": {"name": "L2"}}}, token=tok,
+                         headers={"If-Match": '"1"'})
+        t.check(r.status == 200 and r.json["version"] == 2, "after the lock: the write succeeds", r)
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (statement timeout test)")
+
+
 def stack(*args):
     subprocess.run([os.environ["RG_TEST_STACK"]] + list(args), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -179,6 +203,7 @@ def main():
     try:
         test_redis_restart(db)
         test_redis_silent(db)
+        test_statement_timeout(db)
         test_pg_restart(db)
     finally:
         stack("up", "pg")
