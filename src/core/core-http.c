@@ -273,11 +273,9 @@ static int ctype_is_json(const char *ct, int any_json)
            strncasecmp(ct, "application/", 12) == 0;
 }
 
-int core_req_json(struct core_req *req, int any_json, json_t **ret)
+int core_req_json_ok(struct core_req *req, int any_json)
 {
-    struct rg_errinfo ei;
     const char *ct = core_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    int r;
 
     if (!ct || !ctype_is_json(ct, any_json)) {
         core_reply_error(req, 415, "unsupported_media_type",
@@ -291,6 +289,16 @@ int core_req_json(struct core_req *req, int any_json, json_t **ret)
         core_reply_error(req, 400, "empty_body", "a JSON body is required", NULL);
         return -EINVAL;
     }
+    return 0;
+}
+
+int core_req_json(struct core_req *req, int any_json, json_t **ret)
+{
+    struct rg_errinfo ei;
+    int r = core_req_json_ok(req, any_json);
+
+    if (r < 0)
+        return r;
     r = rg_json_parse(req->body.ptr, req->body.len, ret, &ei);
     if (r == RG_EUTF8) {
         json_t *e = json_pack("{s:s, s:s, s:I}", "code", "invalid_utf8", "message", ei.msg,

@@ -318,7 +318,7 @@ static void loaded_done(struct loaded *l)
 /* Runs the resume loader over buf; pointers in replies get prefix (e.g. "/data").
  * Replies 413/422 itself and returns a negative value on rejection. */
 static int load_resume(struct core_req *req, const char *buf, size_t len, const char *prefix,
-                       struct loaded *out)
+                       int quiet_syntax, struct loaded *out)
 {
     struct rg_diags diags = {0};
     struct rg_errinfo ei = {0};
@@ -327,6 +327,10 @@ static int load_resume(struct core_req *req, const char *buf, size_t len, const 
     int r;
 
     r = rg_resume_load(buf, len, 0, &doc, &diags, &ei);
+    if (quiet_syntax && (r == RG_EJSON || r == RG_EUTF8)) {
+        r = -EAGAIN; /* the caller takes the slow path, which words the error */
+        goto out;
+    }
     if (r == RG_ETOOBIG) {
         core_reply_error(req, 413, "body_too_large", "the resume is too large", prefix);
         goto out;
@@ -414,7 +418,7 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
         return -EINVAL;
     }
     char *text = json_dumps(data, JSON_COMPACT);
-    int r = load_resume(req, text, strlen(text), "/data", out);
+    int r = load_resume(req, text, strlen(text), "/data", 0, out);
     rg_free(text);
     if (r < 0)
         return r;
@@ -424,6 +428,61 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
         return -EINVAL;
     }
     return 0;
+}
+
+/* Fast path of read_resume_body: the members are found in the raw body and `data` goes to
+ * the loader straight from it (see core-json.c).  0 on success; -EAGAIN when the slow path
+ * must decide (invalid or unusual JSON: it words the 400); other negatives after a reply. */
+static int read_resume_raw(struct core_req *req, char **ret_title, struct loaded *out)
+{
+    static const char *const keys[] = {"data", "title"};
+    struct rg_str sp[2];
+    json_t *title = NULL;
+    int r;
+
+    if (core_json_members(req->body.ptr, req->body.len, keys, 2, sp) < 0)
+        return -EAGAIN;
+    if (!sp[0].ptr) {
+        core_reply_error(req, 422, "invalid_field", "data (the JSON Resume document) is required",
+                         "/data");
+        return -EINVAL;
+    }
+    if (sp[0].ptr[0] != '{') {
+        core_reply_error(req, 422, "invalid_field", "data must be a JSON object", "/data");
+        return -EINVAL;
+    }
+    if (sp[1].ptr && rg_json_parse(sp[1].ptr, sp[1].len, &title, NULL) < 0)
+        return -EAGAIN;
+    r = load_resume(req, sp[0].ptr, sp[0].len, "/data", 1, out);
+    if (r < 0) {
+        json_decref(title);
+        return r;
+    }
+    *ret_title = pick_title(req, title, out->doc);
+    json_decref(title);
+    if (!*ret_title) {
+        loaded_done(out);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Reads a POST/PUT body into title + loaded document: the fast path, else a full parse. */
+static int read_write_body(struct core_req *req, char **ret_title, struct loaded *out)
+{
+    json_t *body = NULL;
+    int r;
+
+    if (core_req_json_ok(req, 0) < 0)
+        return -EINVAL;
+    r = read_resume_raw(req, ret_title, out);
+    if (r != -EAGAIN)
+        return r;
+    if (core_req_json(req, 0, &body) < 0)
+        return -EINVAL;
+    r = read_resume_body(req, body, ret_title, out);
+    json_decref(body);
+    return r;
 }
 
 static void create_from(struct core_req *req, const char *title, struct loaded *l)
@@ -492,17 +551,13 @@ static void update_guarded(struct core_req *req, const char *id, int64_t version
 
 void core_h_resumes_create(struct core_req *req)
 {
-    json_t *body = NULL;
     struct loaded l = {0};
     char *title = NULL;
 
-    if (core_req_json(req, 0, &body) < 0 || read_resume_body(req, body, &title, &l) < 0)
-        goto out;
-    create_from(req, title, &l);
-out:
+    if (read_write_body(req, &title, &l) == 0)
+        create_from(req, title, &l);
     rg_free(title);
     loaded_done(&l);
-    json_decref(body);
 }
 
 void core_h_resumes_import(struct core_req *req)
@@ -515,7 +570,7 @@ void core_h_resumes_import(struct core_req *req)
      * same 400/415 answers as every other route. */
     if (core_req_json(req, 0, &probe) < 0)
         goto out;
-    if (load_resume(req, req->body.ptr, req->body.len, "", &l) < 0)
+    if (load_resume(req, req->body.ptr, req->body.len, "", 0, &l) < 0)
         goto out;
     const char *qt = core_req_query(req, "title");
     json_t *jt = qt ? json_string(qt) : NULL;
@@ -592,21 +647,15 @@ out:
 
 void core_h_resume_put(struct core_req *req)
 {
-    json_t *body = NULL;
     struct loaded l = {0};
     char *title = NULL;
     int64_t version;
     const char *id = resume_id(req);
 
-    if (!id || !if_match(req, &version))
-        goto out;
-    if (core_req_json(req, 0, &body) < 0 || read_resume_body(req, body, &title, &l) < 0)
-        goto out;
-    update_guarded(req, id, version, title, &l);
-out:
+    if (id && if_match(req, &version) && read_write_body(req, &title, &l) == 0)
+        update_guarded(req, id, version, title, &l);
     rg_free(title);
     loaded_done(&l);
-    json_decref(body);
 }
 
 void core_h_resume_patch(struct core_req *req)

@@ -124,6 +124,20 @@ const char *core_req_query(const struct core_req *req, const char *name);
  * any +json type when any_json is set).  On failure replies 400/415 itself and returns a
  * negative value; on success *ret owns a new reference. */
 int core_req_json(struct core_req *req, int any_json, json_t **ret);
+/* The Content-Type and non-empty checks of core_req_json without parsing: 0, or a
+ * negative value after replying 415/400. */
+int core_req_json_ok(struct core_req *req, int any_json);
+
+/* ---- JSON scanning (core-json.c) ----------------------------------------------------- */
+
+/* Validates buf as a JSON object (RFC 8259, UTF-8, optional BOM) without building it, and
+ * stores in ret_spans[i] the bytes of the value of top-level member keys[i] ({NULL, 0}
+ * when absent; the last one when repeated).  0 on success; -1 when the text is not a
+ * valid JSON object; -2 when the scanner declines (an escaped member name, nesting deeper
+ * than 1000).  nkeys <= 8.  Numbers are checked for syntax only (jansson also refuses
+ * ones it cannot represent). */
+int core_json_members(const char *buf, size_t len, const char *const *keys, size_t nkeys,
+                      struct rg_str *ret_spans);
 
 /* ---- routing (core-routes.c) --------------------------------------------------------- */
 

@@ -413,6 +413,44 @@ def test_resumes(core):
     return rid
 
 
+def test_body_shapes(core):
+    """Resume writes read `title` and `data` straight from the raw body when they can
+    (core-json.c) and parse it whole otherwise; both ways must agree with a JSON parser."""
+    tok = core.user("shapes@example.com")
+    ct = {"Content-Type": "application/json"}
+
+    def post(raw):
+        return core.request("POST", V1 + "/resumes", raw=raw, token=tok, headers=ct)
+
+    r = post(b'{"data":{"basics":{"name":"first"}},"title":"t","data":{"basics":{"name":"second"}}}')
+    t.check(r.status == 201 and r.json["data"] == {"basics": {"name": "second"}}, "repeated data: the last one wins", r)
+    r = post(b'{"d\\u0061ta":{"basics":{"name":"esc"}},"t\\u0069tle":"T\\u00eftle \\ud83d\\ude00"}')
+    t.check(r.status == 201 and r.json["data"] == {"basics": {"name": "esc"}} and r.json["title"] == "T\u00eftle \U0001F600",
+            "escaped member names and escapes in the title", r)
+    r = post(b'\xef\xbb\xbf \r\n\t{ "data" : { "basics" : { "name" : "bom" } } ,"title":null}\n')
+    t.check(r.status == 201 and r.json["title"] == "bom", "BOM and white space around everything", r)
+    r = post(b'{"data":{"basics":{"name":"x"}},\n "other": [1, 2,, 3]}')
+    t.check(r.status == 400 and err_code(r) == "malformed_json" and r.json["error"].get("line") == 2,
+            "invalid JSON outside data: 400 with its line", r)
+    r = post(b'{"data":{"basics":{"name":"x"}}, "title": "\\ud800"}')
+    t.check(r.status == 400 and err_code(r) == "malformed_json", "a lone surrogate: 400", r)
+    r = post(b'{"data":{"basics":{"name":"x", "n": 1e999999}}}')
+    t.check(r.status == 400 and err_code(r) == "malformed_json", "a number JSON cannot hold: 400, as a parser says", r)
+    r = post(b'{"data":{"basics":{"name":"x"}} "title":"no comma"}')
+    t.check(r.status == 400 and err_code(r) == "malformed_json" and r.json["error"].get("column", 0) > 30,
+            "missing comma: 400 with its column", r)
+    r = post(b'{"data":"a string"}')
+    t.check(r.status == 422 and r.json["error"]["field"] == "/data", "data as a string 422", r)
+    r = post(b'{"data":{"basics":{"name":"x"}}}  garbage')
+    t.eq(r.status, 400, "trailing garbage 400")
+    r = post(b'{"data":{"basics":{"name":"x"}},"title":"a\\u0000b"}')
+    t.check(r.status == 422 and r.json["error"]["field"] == "/title", "NUL in an escaped title 422", r)
+    deep = b'{"data":{"x-deep":' + b"[" * 1500 + b"]" * 1500 + b',"basics":{"name":"deep"}}}'
+    r = post(deep)
+    t.check(r.status in (201, 400, 422), "1500 levels of nesting get an answer", r)
+    t.eq(core.request("GET", "/healthz").status, 200, "still serving after the nesting")
+
+
 def test_isolation(core):
     a = core.user("iso-a@example.com")
     b = core.user("iso-b@example.com")
@@ -611,6 +649,7 @@ def main():
         test_sessions(core)
         test_totp(core)
         test_resumes(core)
+        test_body_shapes(core)
         test_isolation(core)
         test_etag_race(core)
         test_roundtrip(core)

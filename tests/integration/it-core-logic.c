@@ -33,6 +33,28 @@ static void patch_case(const char *target, const char *patch, const char *want)
     json_decref(got);
 }
 
+/* core_json_members must accept exactly what jansson accepts (for objects), and find the
+ * members' values. */
+static void scan_case(const char *text, int want_ok, const char *want_data)
+{
+    static const char *const keys[] = {"data", "title"};
+    struct rg_str sp[2];
+    char what[300];
+    int r = core_json_members(text, strlen(text), keys, 2, sp);
+    json_error_t e;
+    json_t *j = json_loadb(text, strlen(text), JSON_ALLOW_NUL, &e);
+    int jansson_ok = j && json_is_object(j);
+    json_decref(j);
+    snprintf(what, sizeof what, "scan %s: %s", want_ok ? "accepts" : "refuses", text);
+    check((r == 0) == want_ok && (r == 0) == jansson_ok, what);
+    if (r == 0 && want_data) {
+        snprintf(what, sizeof what, "scan finds data in %s", text);
+        check(sp[0].ptr && sp[0].len == strlen(want_data) &&
+                  memcmp(sp[0].ptr, want_data, sp[0].len) == 0,
+              what);
+    }
+}
+
 int main(void)
 {
     /* RFC 6238 appendix B, SHA-1 key "12345678901234567890"; 6 low digits of the 8. */
@@ -86,6 +108,40 @@ int main(void)
     check(core_streq_ct("abc", "abc") && !core_streq_ct("abc", "abd") &&
               !core_streq_ct("abc", "ab"),
           "constant-time compare");
+
+    scan_case("{}", 1, NULL);
+    scan_case("{\"data\":{}}", 1, "{}");
+    scan_case(" {\"title\":\"x\", \"data\" : [1, 2.5e-3, -0, true, false, null, \"\\u00e9\"] } ", 1,
+              "[1, 2.5e-3, -0, true, false, null, \"\\u00e9\"]");
+    scan_case("{\"data\":1,\"data\":{\"a\":{\"b\":[]}}}", 1, "{\"a\":{\"b\":[]}}");
+    scan_case("{\"a\":\"\\ud83d\\ude00\"}", 1, NULL);
+    scan_case("{\"a\":\"\\ud83d\"}", 0, NULL);
+    scan_case("{\"a\":\"\\ude00\"}", 0, NULL);
+    scan_case("{\"a\":\"\\x\"}", 0, NULL);
+    scan_case("{\"a\":\"tab\there\"}", 0, NULL);
+    scan_case("{\"a\":01}", 0, NULL);
+    scan_case("{\"a\":1.}", 0, NULL);
+    scan_case("{\"a\":.5}", 0, NULL);
+    scan_case("{\"a\":+1}", 0, NULL);
+    scan_case("{\"a\":1e}", 0, NULL);
+    scan_case("{\"a\":tru}", 0, NULL);
+    scan_case("{\"a\":1,}", 0, NULL);
+    scan_case("{\"a\":[1,]}", 0, NULL);
+    scan_case("{\"a\" 1}", 0, NULL);
+    scan_case("{a:1}", 0, NULL);
+    scan_case("{\"a\":1}}", 0, NULL);
+    scan_case("{\"a\":1} x", 0, NULL);
+    scan_case("[1]", 0, NULL);
+    scan_case("{\"a\":\"\xff\"}", 0, NULL);
+    scan_case("{\"a\":[[[[{\"b\":[{}]}]]]]}", 1, NULL);
+    scan_case("", 0, NULL);
+    {
+        /* An escaped member name: the scanner declines (-2), the caller parses instead. */
+        static const char *const keys[] = {"data"};
+        struct rg_str sp[1];
+        const char *t = "{\"d\\u0061ta\":{}}";
+        check(core_json_members(t, strlen(t), keys, 1, sp) == -2, "scan declines escaped names");
+    }
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
