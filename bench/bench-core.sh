@@ -71,17 +71,22 @@ end
 EOF
 cat >"$WORK/report.lua" <<'EOF'
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f non2xx=%d errors=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+  io.write(string.format("RESULT req=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f non2xx=%d errors=%d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
     latency:percentile(99) / 1000, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 EOF
 
+ticks() { [ -n "$PID" ] && awk '{print $14 + $15}' "/proc/$PID/stat" 2>/dev/null || echo 0; }
 run() { # name, wrk args...
     local name=$1; shift
     say "$name"
+    local t0; t0=$(ticks)
     wrk -t2 -c64 -d"${DUR}s" --latency "$@" | tee "$WORK/$name.out" | grep -E 'Requests/sec|Latency|99%' >&2 || true
+    # rg-core's own CPU time per request: the figure that other load on the machine does
+    # not move (clock ticks of 10 ms).
+    echo "CPU ticks=$(( $(ticks) - t0 ))" >>"$WORK/$name.out"
 }
 # wrk takes one script; the report hook is appended to the PUT script.
 cat "$WORK/report.lua" >>"$WORK/put.lua"
@@ -89,7 +94,7 @@ run get -s "$WORK/report.lua" -H "Authorization: Bearer $token" "$BASE/api/v1/re
 run put -s "$WORK/put.lua" "$BASE"
 LOAD_RSS=$([ -n "$PID" ] && rss_kb "$PID" || echo "?")
 
-caddy_line="| Caddy static \`respond\` (ceiling) | not run: caddy not installed | | | |"
+caddy_line="| Caddy static \`respond\` (ceiling) | not run: caddy not installed | | | | |"
 if command -v caddy >/dev/null; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     printf '{\n  admin off\n}\nhttp://127.0.0.1:%s {\n  respond "ok"\n}\n' "$port" >"$WORK/Caddyfile"
@@ -103,17 +108,21 @@ if command -v caddy >/dev/null; then
 fi
 
 field() { sed -n "s/.*RESULT.* $2=\([^ ]*\).*/\1/p" "$WORK/$1.out"; }
-line() { # name, label
-    printf '| %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" rps)" "$(field "$1" p50_ms)" \
-        "$(field "$1" p99_ms)" "$(field "$1" non2xx)/$(field "$1" errors)"
+cpu_ms() { # name -> rg-core CPU ms per request
+    local t n; t=$(sed -n 's/^CPU ticks=//p' "$WORK/$1.out"); n=$(field "$1" req)
+    python3 -c "import sys; t, n = int(sys.argv[1] or 0), int(sys.argv[2] or 0); print(f'{t * 10 / n:.3f}' if n and t else '-')" "$t" "$n"
+}
+line() { # name, label, with cpu column (1/0)
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "$(field "$1" rps)" "$(field "$1" p50_ms)" \
+        "$(field "$1" p99_ms)" "$(field "$1" non2xx)/$(field "$1" errors)" "$([ "$3" = 1 ] && cpu_ms "$1" || echo -)"
 }
 echo
 echo "$(nproc) cores, $(date -u +%Y-%m-%d), wrk -t2 -c64 -d${DUR}s on the same machine"
 echo
-echo "| run | requests/s | p50 ms | p99 ms | non-2xx / socket errors |"
-echo "|---|---:|---:|---:|---:|"
-line get "GET /api/v1/resumes/{id} (cached, Bearer)"
-line put "PUT /api/v1/resumes/{id} (If-Match: *, 256 resumes)"
-if [ -f "$WORK/caddy.out" ]; then line caddy "Caddy static \`respond\` (ceiling)"; else echo "$caddy_line"; fi
+echo "| run | requests/s | p50 ms | p99 ms | non-2xx / socket errors | rg-core CPU ms/request |"
+echo "|---|---:|---:|---:|---:|---:|"
+line get "GET /api/v1/resumes/{id} (cached, Bearer)" 1
+line put "PUT /api/v1/resumes/{id} (If-Match: *, 256 resumes)" 1
+if [ -f "$WORK/caddy.out" ]; then line caddy "Caddy static \`respond\` (ceiling)" 0; else echo "$caddy_line"; fi
 echo
 echo "rg-core RSS: idle ${IDLE_RSS} kB before the runs, ${LOAD_RSS} kB after them"
