@@ -21,6 +21,9 @@ PKGS_BENCH="hyperfine"
 # rg-core: its libraries, the servers it talks to, and the API load benchmark.
 PKGS_CORE="libmicrohttpd-dev libpq-dev libhiredis-dev libargon2-dev libssl-dev postgresql-15
   postgresql-client-15 redis-server redis-tools curl wrk caddy"
+# rg-flow / rg-pdf: the broker and its C client, libcurl for S3, OpenSSL for SHA-256/HMAC;
+# nodejs (with its npm) runs the local S3 test server (tests/s3rver).
+PKGS_FLOW="rabbitmq-server librabbitmq-dev libcurl4-openssl-dev libssl-dev nodejs"
 
 # Installs the packages named in "$@" that are not installed yet.  Quick (one dpkg-query)
 # when everything is present; runs `apt-get update` at most once per call.
