@@ -151,6 +151,40 @@ def test_statement_timeout(db):
         t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (statement timeout test)")
 
 
+def test_graceful_stop(db):
+    """SIGTERM while a write is in flight: the write completes, new connections are
+    refused, and the process exits 0."""
+    core = Core(db.url)
+    tok = core.user("stop@example.com")
+    rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "S"}}}, token=tok).json["id"]
+    holder = subprocess.Popen(["psql", "-q", db.url, "-c",
+                               f"BEGIN; UPDATE resumes SET title = title WHERE id = '{rid}'; "
+                               "SELECT pg_sleep(1.5); COMMIT;"], stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    result = {}
+
+    def put():
+        result["r"] = core.request("PUT", V1 + "/resumes/" + rid, {"data": {"basics": {"name": "S2"}}},
+                                   token=tok, headers={"If-Match": '"1"'})
+
+    th = threading.Thread(target=put)
+    th.start()
+    time.sleep(0.3)
+    core.proc.send_signal(15)
+    time.sleep(0.3)
+    try:
+        refused = core.request("GET", "/healthz", timeout=2).status != 200
+    except OSError:
+        refused = True
+    t.check(refused, "after SIGTERM no new requests are taken")
+    th.join(10)
+    holder.wait(10)
+    r = result.get("r")
+    t.check(r is not None and r.status == 200 and r.json["version"] == 2, "the write in flight at SIGTERM completes", r)
+    t.eq(core.stop(), 0, "rg-core exits 0 after finishing the write")
+    t.eq(db.sql(f"SELECT version FROM resumes WHERE id = '{rid}'"), "2", "the write is committed")
+
+
 def stack(*args):
     subprocess.run([os.environ["RG_TEST_STACK"]] + list(args), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -204,6 +238,7 @@ def main():
         test_redis_restart(db)
         test_redis_silent(db)
         test_statement_timeout(db)
+        test_graceful_stop(db)
         test_pg_restart(db)
     finally:
         stack("up", "pg")
