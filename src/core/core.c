@@ -3,15 +3,17 @@
  * Threads: the main thread only loads the config, starts libmicrohttpd and then waits
  * in sigwait() for SIGTERM/SIGINT.  MHD runs a pool of worker threads (each with its own
  * epoll set, PostgreSQL connection and Redis context); every request is handled start to
- * finish on one of them.  One more thread wakes up hourly to purge resumes that stayed in
- * the trash past trash_days.
+ * finish on one of them.  Two more threads: core-http.c's reaper cuts off requests that
+ * do not arrive within request_timeout (slow senders), and the purge thread here wakes up
+ * hourly to delete resumes that stayed in the trash past trash_days.
  *
  * Signals are blocked in every thread before any is created, so they arrive only at
  * sigwait() and no handler runs in the middle of library code.
  *
  * Shutdown order: stop accepting connections; give requests in flight up to 5 s to
- * finish; stop MHD (joins its workers, whose thread-exit destructors close their database
- * and Redis connections); stop the purge thread; free the config.  Exit 0. */
+ * finish; stop the reaper; stop MHD (joins its workers, whose thread-exit destructors
+ * close their database and Redis connections); stop the purge thread; free the config.
+ * Exit 0. */
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
