@@ -6,6 +6,7 @@ starts rg-core from RG_BIN_CORE on a free loopback port.  Everything is removed 
 end, so re-runs start clean.  Without RG_TEST_PG_URL / RG_TEST_REDIS_URL the test exits
 77 (meson's SKIP); scripts/test provides both.
 """
+import atexit
 import http.client
 import json
 import os
@@ -151,6 +152,8 @@ class Core:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([os.environ["RG_BIN_CORE"]], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        # A test that dies half-way must not leave its rg-core behind.
+        atexit.register(self._kill)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -162,6 +165,11 @@ class Core:
                 pass
             time.sleep(0.05)
         raise RuntimeError("rg-core did not answer /healthz")
+
+    def _kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def log_text(self):
         with open(self.log_path, "rb") as f:

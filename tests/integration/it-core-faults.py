@@ -155,8 +155,12 @@ def test_graceful_stop(db):
     """SIGTERM while a write is in flight: the write completes, new connections are
     refused, and the process exits 0."""
     core = Core(db.url)
-    tok = core.user("stop@example.com")
-    rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "S"}}}, token=tok).json["id"]
+    try:
+        tok = core.user("stop@example.com")
+        rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "S"}}}, token=tok).json["id"]
+    except Exception:
+        core.stop()
+        raise
     holder = subprocess.Popen(["psql", "-q", db.url, "-c",
                                f"BEGIN; UPDATE resumes SET title = title WHERE id = '{rid}'; "
                                "SELECT pg_sleep(1.5); COMMIT;"], stdout=subprocess.DEVNULL)
