@@ -7,6 +7,7 @@
  * against the OpenAPI document by tests/integration/it-core-openapi.c. */
 #include <string.h>
 
+#include "core-renders.h"
 #include "core.h"
 #include "rg/log.h"
 #include "rg/mem.h"
@@ -49,6 +50,11 @@ const struct core_route core_routes[] = {
     {"POST", V1 "/resumes/{id}/share", core_h_share_create, CORE_ROUTE_AUTH},
     {"DELETE", V1 "/resumes/{id}/share", core_h_share_delete, CORE_ROUTE_AUTH},
     {"GET", V1 "/public/{slug}", core_h_public_get, 0},
+    /* PDF generation (core-renders.c, issue 4) */
+    {"POST", V1 "/resumes/{id}/renders", core_h_render_create, CORE_ROUTE_AUTH},
+    {"GET", V1 "/resumes/{id}/renders", core_h_resume_renders, CORE_ROUTE_AUTH},
+    {"GET", V1 "/renders/{id}", core_h_render_get, CORE_ROUTE_AUTH},
+    {"GET", V1 "/renders/{id}/pdf", core_h_render_pdf, CORE_ROUTE_AUTH},
 };
 
 const size_t core_nroutes = RG_ARRAY_SIZE(core_routes);

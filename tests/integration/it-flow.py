@@ -12,6 +12,8 @@ PostgreSQL, RabbitMQ and S3 server that scripts/test starts (issue 4).
                      rg-flow + two rg-pdf replicas.  After each: every run in exactly one
                      terminal state, one terminal history row and one notification of it,
                      no PDF missing, nothing stuck (outbox drained, queues empty)
+  it-flow.py api     the same through rg-core: POST resumes/{id}/renders (Idempotency-Key),
+                     GET renders/{id}, GET renders/{id}/pdf, GET resumes/{id}/renders
   it-flow.py s3      rg-pdf storing into the local S3 server, which checks SigV4
                      signatures; awkward keys round-trip; a wrong secret is refused
 
@@ -499,10 +501,72 @@ def test_s3(ck):
         e.close()
 
 
+def test_api(ck):
+    """The job through rg-core's API: POST renders, GET state, GET the PDF, list."""
+    from corelib import Core
+    need_env("RG_BIN_CORE", "RG_TEST_REDIS_URL")
+    e = Env("api", ck)
+    core = None
+    try:
+        os.environ["RG_STORAGE"] = "fs://" + e.storage  # rg-core reads PDFs from there
+        flow, pdf = e.flow(), e.pdf()
+        ck.check(flow.start() and pdf.start(), "rg-flow and rg-pdf start")
+        core = Core(e.db.url)
+        tok = core.user("render@example.com")
+        other = core.user("other@example.com")
+        r = core.request("POST", "/api/v1/resumes", {"data": resume_doc(7)}, token=tok)
+        ck.eq(r.status, 201, "resume created")
+        rid = r.json["id"]
+        url = f"/api/v1/resumes/{rid}/renders"
+        body = {"theme": "modern", "paper": "letter", "locale": "en"}
+        r1 = core.request("POST", url, body, token=tok, headers={"Idempotency-Key": "abc"})
+        r2 = core.request("POST", url, body, token=tok, headers={"Idempotency-Key": "abc"})
+        ck.check(r1.status == 202 and r1.json.get("state") == "queued", "POST renders: 202 queued", r1)
+        ck.eq(r2.json.get("run_id"), r1.json.get("run_id"), "same Idempotency-Key, same run")
+        run = r1.json["run_id"]
+        ck.eq(r1.header("Location"), f"/api/v1/renders/{run}", "Location names the render")
+        st, deadline = None, time.time() + 30
+        while time.time() < deadline:
+            st = core.request("GET", f"/api/v1/renders/{run}", token=tok).json
+            if st.get("state") in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        ck.check(st.get("state") == "done" and st.get("attempt") == 1 and st.get("theme") == "modern",
+                 "GET renders/{id}: done, attempt, theme", st)
+        ck.eq(st.get("pdf_url"), f"/api/v1/renders/{run}/pdf", "pdf_url")
+        p = core.request("GET", f"/api/v1/renders/{run}/pdf", token=tok)
+        ck.check(p.status == 200 and p.header("Content-Type") == "application/pdf" and p.body.startswith(b"%PDF-"),
+                 "GET renders/{id}/pdf streams the PDF", p.status)
+        key = e.db.sql(f"SELECT output->>'sha256' FROM workflow_runs WHERE id = '{run}'")
+        ck.eq(hashlib.sha256(p.body).hexdigest(), key, "the PDF served is the stored one")
+        t0 = time.time()
+        r3 = core.request("POST", url, body, token=tok)
+        dt = time.time() - t0
+        ck.check(r3.status == 202 and r3.json.get("state") == "done" and r3.json["run_id"] != run,
+                 "the same version again: a new run, done at once from the cache", r3)
+        ck.check(dt < 0.5, "repeat request answered quickly", dt)
+        lst = core.request("GET", url + "?limit=1", token=tok).json
+        ck.check(len(lst["items"]) == 1 and lst["next_cursor"], "list renders: a page and a cursor", lst)
+        lst2 = core.request("GET", url + "?limit=1&cursor=" + lst["next_cursor"], token=tok).json
+        ck.check(len(lst2["items"]) == 1 and lst2["items"][0]["run_id"] != lst["items"][0]["run_id"],
+                 "list renders: the second page", lst2)
+        ck.eq(core.request("POST", url, {"theme": "nope"}, token=tok).status, 422, "unknown theme: 422")
+        ck.eq(core.request("POST", url, {"paper": "a5"}, token=tok).status, 422, "unknown paper: 422")
+        ck.eq(core.request("GET", f"/api/v1/renders/{run}", token=other).status, 404, "another user's render: 404")
+        ck.eq(core.request("GET", f"/api/v1/renders/{run}/pdf", token=other).status, 404, "another user's PDF: 404")
+        ck.eq(core.request("POST", url, body, token=other).status, 404, "rendering another user's resume: 404")
+        ck.eq(core.request("GET", f"/api/v1/renders/{run}").status, 401, "no session: 401")
+        e.check_invariants("api")
+    finally:
+        if core:
+            ck.eq(core.stop(), 0, "rg-core stops cleanly")
+        e.close()
+
+
 def main():
     need_env("RG_TEST_PG_URL", "RG_TEST_AMQP_URL", "RG_TEST_STACK")
     ck = Checker()
-    {"e2e": test_e2e, "faults": test_faults, "s3": test_s3}[sys.argv[1]](ck)
+    {"e2e": test_e2e, "faults": test_faults, "s3": test_s3, "api": test_api}[sys.argv[1]](ck)
     ck.finish()
 
 
