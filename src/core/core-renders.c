@@ -6,6 +6,7 @@
  *   GET  /api/v1/renders/{id}            -> {"run_id","state","step","attempt",...}
  *   GET  /api/v1/renders/{id}/pdf        -> the PDF from object storage
  *   GET  /api/v1/resumes/{id}/renders    -> {"items":[...],"next_cursor"}
+ *   GET  /api/v1/public/{slug}/pdf       -> the newest finished PDF of a shared resume
  *
  * The PDF is read from the storage named by RG_STORAGE (the same URL rg-pdf writes to).
  * A storage handle per worker thread: the S3 backend's curl handle is not thread safe. */
@@ -55,6 +56,13 @@ static const struct core_stmt st_list = {
 static const struct core_stmt st_owner = {
     "render_owner", "SELECT 1 FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
     2, 1};
+
+static const struct core_stmt st_public_pdf = {
+    "render_public_pdf",
+    "SELECT w.output->>'storage_key' FROM resumes r JOIN workflow_runs w ON w.resume_id = r.id "
+    "AND w.state = 'done' WHERE r.share_slug = $1 AND r.deleted_at IS NULL "
+    "ORDER BY (w.input->>'version')::int DESC, w.updated_at DESC LIMIT 1",
+    1, 1};
 
 static __thread struct rg_storage *storage_tl;
 
@@ -210,19 +218,14 @@ void core_h_render_get(struct core_req *req)
     PQclear(res);
 }
 
-void core_h_render_pdf(struct core_req *req)
+/* Replies with the stored object key (a PDF) or an error; 1 when the PDF was sent. */
+static int send_pdf(struct core_req *req, const char *key, const char *what)
 {
-    PGresult *res = NULL;
     struct rg_errinfo ei = {0};
     struct rg_buf pdf;
+    int ok = 0;
 
     rg_buf_init(&pdf, RENDER_PDF_MAX);
-    if (!load_run(req, &res))
-        goto out;
-    if (strcmp(PQgetvalue(res, 0, 1), "done") || PQgetisnull(res, 0, 6)) {
-        core_reply_error(req, 409, "not_ready", "the PDF is not ready (see state)", NULL);
-        goto out;
-    }
     if (!storage_tl) {
         const char *url = getenv("RG_STORAGE");
         if (!url || rg_storage_open(url, &storage_tl, &ei) < 0) {
@@ -232,10 +235,10 @@ void core_h_render_pdf(struct core_req *req)
             goto out;
         }
     }
-    int r = rg_storage_get(storage_tl, PQgetvalue(res, 0, 6), &pdf, &ei);
+    int r = rg_storage_get(storage_tl, key, &pdf, &ei);
     if (r < 0) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("render.pdf_read_failed"), RG_KV_STR("req_id", req->id),
-               RG_KV_STR("run_id", PQgetvalue(res, 0, 0)), RG_KV_STR("msg", ei.msg));
+               RG_KV_STR("what", what), RG_KV_STR("msg", ei.msg));
         core_reply_error(req, r == -ENOENT ? 410 : 503, r == -ENOENT ? "gone" : "unavailable",
                          r == -ENOENT ? "the PDF is missing from storage" : "storage failed", NULL);
         goto out;
@@ -243,8 +246,46 @@ void core_h_render_pdf(struct core_req *req)
     /* The object never changes (content-addressed): cacheable by the browser. */
     core_header_add(req, "Cache-Control", "private, max-age=31536000, immutable");
     core_reply_raw(req, 200, "application/pdf", pdf.ptr, pdf.len);
+    ok = 1;
 out:
     rg_buf_done(&pdf);
+    return ok;
+}
+
+void core_h_render_pdf(struct core_req *req)
+{
+    PGresult *res = NULL;
+
+    if (!load_run(req, &res))
+        goto out;
+    if (strcmp(PQgetvalue(res, 0, 1), "done") || PQgetisnull(res, 0, 6)) {
+        core_reply_error(req, 409, "not_ready", "the PDF is not ready (see state)", NULL);
+        goto out;
+    }
+    if (!send_pdf(req, PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 0)))
+        goto out;
+out:
+    PQclear(res);
+}
+
+void core_h_public_pdf(struct core_req *req)
+{
+    PGresult *res = NULL;
+    const char *slug = req->params[0];
+    if (!token_ok(slug, 64)) {
+        core_reply_error(req, 404, "not_found", "no such shared resume", NULL);
+        return;
+    }
+    const char *p[] = {slug};
+    int r = core_pg_exec(&st_public_pdf, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "render.public_pdf_failed");
+        return;
+    }
+    if (PQntuples(res) == 0)
+        core_reply_error(req, 404, "no_pdf", "no PDF of this shared resume has been generated", NULL);
+    else
+        (void)send_pdf(req, PQgetvalue(res, 0, 0), slug);
     PQclear(res);
 }
 

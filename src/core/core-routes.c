@@ -55,6 +55,7 @@ const struct core_route core_routes[] = {
     {"GET", V1 "/resumes/{id}/renders", core_h_resume_renders, CORE_ROUTE_AUTH},
     {"GET", V1 "/renders/{id}", core_h_render_get, CORE_ROUTE_AUTH},
     {"GET", V1 "/renders/{id}/pdf", core_h_render_pdf, CORE_ROUTE_AUTH},
+    {"GET", V1 "/public/{slug}/pdf", core_h_public_pdf, 0},
 };
 
 const size_t core_nroutes = RG_ARRAY_SIZE(core_routes);

@@ -556,6 +556,13 @@ def test_api(ck):
         ck.eq(core.request("GET", f"/api/v1/renders/{run}/pdf", token=other).status, 404, "another user's PDF: 404")
         ck.eq(core.request("POST", url, body, token=other).status, 404, "rendering another user's resume: 404")
         ck.eq(core.request("GET", f"/api/v1/renders/{run}").status, 401, "no session: 401")
+        pub = core.request("GET", f"/api/v1/public/no-such-slug/pdf")
+        ck.eq(pub.status, 404, "public PDF of an unknown link: 404")
+        sh = core.request("POST", f"/api/v1/resumes/{rid}/share", token=tok)
+        slug = (sh.json or {}).get("slug")
+        pub = core.request("GET", f"/api/v1/public/{slug}/pdf")
+        ck.check(pub.status == 200 and pub.body.startswith(b"%PDF-") and
+                 hashlib.sha256(pub.body).hexdigest() == key, "the public share link serves the PDF", pub.status)
         e.check_invariants("api")
     finally:
         if core:
