@@ -234,11 +234,24 @@ static int token_ok(const char *t)
     return n == TOKEN_CHARS;
 }
 
+/* Renews a session (KEYS[1]) and its user's index usess:<uid> (ARGV[2] .. uid) together.
+ * The index must outlive every session in it, or a password change cannot find a session
+ * that was kept alive past session_ttl after the index had expired.  Each renewal sets
+ * the index's expiry to session_ttl, which is at least the time left to any member (all
+ * were renewed to at most session_ttl before now), and adds the hash again, which also
+ * repairs an index lost some other way.  The set key is built inside the script from the
+ * value, so it is not declared in KEYS: fine on a single Redis, not on a cluster. */
+static const char renew_script[] =
+    "local u = redis.call('GETEX', KEYS[1], 'PX', ARGV[1]) "
+    "if u then local s = ARGV[2] .. u "
+    "redis.call('SADD', s, ARGV[3]) redis.call('PEXPIRE', s, ARGV[1]) end "
+    "return u";
+
 int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisReply **ret_extra)
 {
     const char *auth = core_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token = NULL;
-    char hash[65], key[128], ttl[24];
+    char hash[65], key[128], ttl[24], set_prefix[96];
     redisReply *rep[2] = {NULL, NULL};
     int via_cookie = 0, ok = 0;
 
@@ -256,11 +269,13 @@ int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisRep
         return 0;
     core_sha256_hex(token, strlen(token), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
+    core_rkey(set_prefix, sizeof set_prefix, "usess:");
     snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->session_ttl_ms);
-    /* GETEX renews the expiry in the same round trip: the sliding window. */
-    const char *getex[] = {"GETEX", key, "PX", ttl};
+    /* The sliding window renews the session and, in the same script, its user's index
+     * (see renew_script), still one round trip. */
+    const char *getex[] = {"EVAL", renew_script, "1", key, ttl, set_prefix, hash};
     const char *get[] = {"GET", extra_key};
-    const int argc[] = {4, 2};
+    const int argc[] = {7, 2};
     const char *const *argv[] = {getex, get};
     if (core_redis_pipeline(extra_key ? 2 : 1, argc, argv, rep) < 0)
         return 0; /* Redis unreachable: nobody is signed in (401), nothing else breaks */
@@ -292,6 +307,12 @@ void core_reply_unauthorized(struct core_req *req)
     core_reply_error(req, 401, "unauthorized", "sign in first", NULL);
 }
 
+static const char create_script[] =
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "redis.call('SADD', KEYS[2], ARGV[3]) "
+    "redis.call('PEXPIRE', KEYS[2], ARGV[2]) "
+    "return 1";
+
 /* Creates a session for uid; writes the token (TOKEN_CHARS + 1 bytes) into tok. */
 static int session_create(int64_t uid, char *tok, size_t cap, char *ret_key, size_t keycap)
 {
@@ -306,19 +327,10 @@ static int session_create(int64_t uid, char *tok, size_t cap, char *ret_key, siz
     core_sha256_hex(tok, strlen(tok), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
     core_rkey(set, sizeof set, "usess:%" PRId64, uid);
-    r = core_redis_cmd(1, &rep, "SET %s %" PRId64 " PX %lld", key, uid,
-                       (long long)core_cfg->session_ttl_ms);
-    if (rep)
-        freeReplyObject(rep);
-    if (r < 0)
-        return r;
-    r = core_redis_cmd(1, &rep, "SADD %s %s", set, hash);
-    if (rep)
-        freeReplyObject(rep);
-    if (r < 0)
-        return r;
-    /* The index lives as long as the newest session could. */
-    r = core_redis_cmd(1, &rep, "PEXPIRE %s %lld", set, (long long)core_cfg->session_ttl_ms);
+    /* One script: a session never exists outside its user's index, and the index lives as
+     * long as the newest session could (renew_script keeps that true on every request). */
+    r = core_redis_cmd(1, &rep, "EVAL %s 2 %s %s %" PRId64 " %lld %s", create_script, key, set,
+                       uid, (long long)core_cfg->session_ttl_ms, hash);
     if (rep)
         freeReplyObject(rep);
     if (ret_key)

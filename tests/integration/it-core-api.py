@@ -10,6 +10,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 
@@ -175,6 +176,38 @@ def test_sessions(core):
          401, "old password refused")
     t.eq(core.request("POST", V1 + "/auth/login", {"email": "sess@example.com", "password": "new password 2"}).status,
          200, "new password accepted")
+
+
+def test_session_index_outlives(db, results):
+    """A session kept alive by its requests past session_ttl must still end on a password
+    change.  Before the fix usess:<uid> only got its expiry at login, so it vanished after
+    session_ttl while the session (renewed by every request) lived on; the next login
+    started a new index without it.  Runs in a thread beside the other tests (~62 s);
+    results are (ok, what, detail) tuples checked by the main thread."""
+    core = Core(db.url, session_ttl="60s")
+    login = {"email": "longlived@example.com", "password": "correct horse 1"}
+    try:
+        tok1 = core.user(login["email"])
+        alive = []
+        for _ in range(6):
+            time.sleep(10)
+            alive.append(core.request("GET", V1 + "/auth/me", token=tok1).status)
+        time.sleep(2.5)  # now past session_ttl since the login
+        results.append((alive == [200] * 6, "a session used every 10 s outlives session_ttl", alive))
+        r = core.request("POST", V1 + "/auth/login", login)
+        tok2 = (r.json or {}).get("token")
+        results.append((r.status == 200, "second login after session_ttl", r))
+        r = core.request("POST", V1 + "/auth/password",
+                         {"current_password": login["password"], "new_password": "new password 9"}, token=tok2)
+        results.append((r.status == 204, "password changed from the second session", r))
+        r = core.request("GET", V1 + "/auth/me", token=tok1)
+        results.append((r.status == 401, "the long-lived session ends on the password change", r))
+        r = core.request("GET", V1 + "/auth/me", token=tok2)
+        results.append((r.status == 200, "the changing session stays", r))
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        results.append((False, "long-lived session test ran", repr(e)))
+    finally:
+        results.append((core.stop() == 0, "rg-core exits 0 on SIGTERM (long-lived session test)", None))
 
 
 def test_totp(core):
@@ -644,6 +677,9 @@ def main():
         t.check("applied 0001-core.sql" in db.migrate_output, "migrate applies 0001", db.migrate_output)
         again = subprocess.run([os.environ["RG_BIN_RESUMEGO"], "migrate", "--url", db.url], capture_output=True, text=True)
         t.check(again.returncode == 0 and "0 applied" in again.stdout, "migrate twice changes nothing", again.stdout)
+        long_lived = []
+        long_th = threading.Thread(target=test_session_index_outlives, args=(db, long_lived))
+        long_th.start()
         test_service(core)
         test_register_login(core)
         test_sessions(core)
@@ -656,6 +692,9 @@ def main():
         test_concurrent_registration(core)
         test_metrics(core)
         test_rate_limits(db)
+        long_th.join()
+        for ok, what, detail in long_lived:
+            t.check(ok, what, detail)
         # Each rg-core purges the expired trash when it starts (and hourly after that).
         t.eq(db.sql(f"SELECT count(*) FROM resumes WHERE id = '{core.expired_id}'"), "0",
              "resumes past the 30 days are purged")
