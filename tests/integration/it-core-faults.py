@@ -6,11 +6,14 @@
   resume is still there.
 - PostgreSQL restarted mid-run: requests get 503 (with Retry-After) while it is down, and
   the same rg-core process serves normally once it is back, without a restart.
+- PostgreSQL frozen (SIGSTOP, always SIGCONT'd in a finally): 503 within the client-side
+  deadline, /healthz unaffected, recovery without a restart.
 
 Redis: a private redis-server on a free port.  PostgreSQL: the test cluster, stopped and
 started through scripts/stack (RG_TEST_STACK, set by scripts/test); without it the test
 is skipped."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -233,6 +236,107 @@ def test_pg_restart(db):
         t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (pg test)")
 
 
+def pg_pids():
+    """The test cluster's postmaster and its children (backends, checkpointer ...)."""
+    with open(os.path.join(os.environ["RG_STACK_DIR"], "pg", "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pm)], capture_output=True, text=True).stdout
+    return [pm] + [int(x) for x in out.split()]
+
+
+def test_pg_frozen(db):
+    """PostgreSQL frozen (SIGSTOP: the sockets stay open, nothing answers): data requests
+    answer 503 with Retry-After within the client deadline (pg_statement_timeout + 0.5 s,
+    or pg_connect_timeout to reconnect) instead of hanging, /healthz keeps answering at
+    once and /readyz within its own short deadline; after SIGCONT the same process serves
+    again.  Before client-side deadlines every PostgreSQL call blocked until SIGCONT."""
+    if not os.environ.get("RG_STACK_DIR"):
+        t.check(False, "RG_STACK_DIR is set (scripts/test sets it)")
+        return
+    core = Core(db.url, pg_statement_timeout="1s", pg_connect_timeout="1s", threads=8)
+    pid = core.proc.pid
+    limit = 1.0 + 0.5 + 1.0  # statement deadline + the 1 s the brief allows
+    data, health, stop = [], [], threading.Event()
+    frozen = []
+    try:
+        tok = core.user("frozen@example.com")
+        rid = core.request("POST", V1 + "/resumes", {"data": {"basics": {"name": "F"}}}, token=tok).json["id"]
+        # Every worker has a live connection before the freeze.
+        for _ in range(20):
+            core.request("GET", V1 + "/resumes", token=tok)
+
+        def data_loop():
+            while not stop.is_set():
+                t0 = time.time()
+                try:
+                    r = core.request("GET", V1 + "/resumes/" + rid, token=tok, timeout=20)
+                    data.append((r.status, time.time() - t0, r.header("Retry-After")))
+                except OSError as e:
+                    data.append((repr(e), time.time() - t0, None))
+
+        def health_loop():
+            while not stop.is_set():
+                t0 = time.time()
+                try:
+                    st = core.request("GET", "/healthz", timeout=20).status
+                except OSError as e:
+                    st = repr(e)
+                health.append((st, time.time() - t0))
+                time.sleep(0.2)
+
+        try:
+            for p in pg_pids():
+                os.kill(p, signal.SIGSTOP)
+                frozen.append(p)
+            time.sleep(0.2)
+            ths = [threading.Thread(target=data_loop) for _ in range(2)] + [threading.Thread(target=health_loop)]
+            for th in ths:
+                th.start()
+            time.sleep(3)
+            t0 = time.time()
+            try:
+                r = core.request("GET", V1 + "/readyz", timeout=5)
+            except OSError as e:
+                r = e
+            took = time.time() - t0
+            t.check(not isinstance(r, OSError) and r.status == 503 and (r.json or {}).get("postgres") == "down"
+                    and took < 1.0,
+                    "PostgreSQL frozen: readyz 503 postgres down within 1 s", (r, took))
+            time.sleep(5)
+            stop.set()
+            for th in ths:
+                th.join(30)
+        finally:
+            stop.set()
+            for p in frozen:
+                try:
+                    os.kill(p, signal.SIGCONT)
+                except OSError:
+                    pass
+        t.check(len(data) >= 4 and all(st == 503 and ra and secs < limit for st, secs, ra in data),
+                f"PostgreSQL frozen: data requests 503 with Retry-After within {limit} s", data)
+        t.check(len(health) >= 10 and all(st == 200 and secs < 1.0 for st, secs in health),
+                "PostgreSQL frozen: healthz 200 within 1 s throughout", health)
+        ok, deadline = False, time.time() + 15
+        while time.time() < deadline:
+            if core.request("GET", V1 + "/resumes/" + rid, token=tok).status == 200:
+                ok = True
+                break
+            time.sleep(0.2)
+        t.check(ok, "PostgreSQL thawed: the same rg-core serves again")
+        # A worker whose last connect timed out waits RECONNECT_MS (200 ms) before the next.
+        time.sleep(1.5)
+        statuses = {core.request("GET", V1 + "/resumes", token=tok).status for _ in range(40)}
+        t.eq(statuses, {200}, "PostgreSQL thawed: every worker serves")
+        r = core.request("PUT", V1 + "/resumes/" + rid, {"data": {"basics": {"name": "F2"}}}, token=tok,
+                         headers={"If-Match": '"1"'})
+        t.check(r.status == 200 and r.json["version"] == 2, "PostgreSQL thawed: writes work", r)
+        t.eq(core.request("GET", V1 + "/readyz").status, 200, "PostgreSQL thawed: readyz 200")
+        t.eq(core.proc.pid, pid, "no restart of rg-core")
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM (frozen pg test)")
+
+
 def main():
     if not os.environ.get("RG_TEST_STACK"):
         print("SKIP: RG_TEST_STACK not set (scripts/test sets it)")
@@ -244,6 +348,7 @@ def main():
         test_statement_timeout(db)
         test_graceful_stop(db)
         test_pg_restart(db)
+        test_pg_frozen(db)
     finally:
         stack("up", "pg")
         db.drop()
