@@ -351,6 +351,68 @@ static enum MHD_Result queue(struct core_req *req)
     return ret;
 }
 
+/* Request framing (RFC 9112 section 6.3).  A body whose length two parties could read
+ * differently is how requests are smuggled past a proxy: libmicrohttpd 0.9.75 picks one
+ * reading and lookups only show the first occurrence of a header, so every occurrence is
+ * looked at here, before a byte of the body is read. */
+struct framing {
+    int n_cl, n_te, cl_differ, cl_bad, te_bad;
+    const char *cl;
+};
+
+static enum MHD_Result framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!*value || value[strspn(value, "0123456789")] != '\0')
+            f->cl_bad = 1;
+        if (f->n_cl++ == 0)
+            f->cl = value;
+        else if (strcmp(f->cl, value) != 0)
+            f->cl_differ = 1;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        /* Only a single, plain "chunked" is understood; "gzip, chunked", "identity" or
+         * chunked twice would be read differently by someone. */
+        if (f->n_te++ || strcasecmp(value, "chunked") != 0)
+            f->te_bad = 1;
+    }
+    return MHD_YES;
+}
+
+/* 1 when the framing headers of req are unambiguous; else replies 400/501 (closing the
+ * connection: where the next request starts is unknown) and returns 0. */
+static int framing_ok(struct core_req *req)
+{
+    struct framing f = {0};
+    const char *msg = NULL;
+    unsigned status = 400;
+
+    (void)MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_cb, &f);
+    if (f.n_cl && f.n_te)
+        msg = "a request may not carry both Content-Length and Transfer-Encoding";
+    else if (f.cl_bad)
+        msg = "Content-Length is not a decimal number";
+    else if (f.cl_differ)
+        msg = "Content-Length is given twice with different values";
+    else if (f.te_bad) {
+        status = 501;
+        msg = "the only Transfer-Encoding accepted is a single \"chunked\"";
+    }
+    if (!msg)
+        return 1;
+    struct conn_entry *e = conn_entry_of(req->conn);
+    if (e)
+        e->reading_since = 0;
+    core_header_add(req, "Connection", "close");
+    core_reply_error(req, status, status == 501 ? "unsupported_transfer_encoding" : "bad_framing",
+                     msg, NULL);
+    return 0;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -374,6 +436,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             gen_request_id(req->id, sizeof req->id);
         client_ip(req);
         *con_cls = req;
+        if (!framing_ok(req))
+            return queue(req);
 
         /* A declared length past the cap is refused before a byte of it is read (this also
          * answers `Expect: 100-continue` with 413 instead of 100). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rg-core connection and size limits: oversize bodies (declared and chunked), slow
-senders that stall or trickle (slowloris), the per-address connection limit, huge
-headers.  After each abuse the service must still answer."""
+senders that stall or trickle (slowloris), ambiguous request framing (smuggling), the
+per-address connection limit, huge headers.  After each abuse the service must still answer."""
 import os
 import socket
 import sys
@@ -186,6 +186,57 @@ def test_per_ip(core):
     alive(core, "hitting the per-address limit")
 
 
+def framing_case(core, tok, headers, body, what, want=(400,)):
+    """Sends a raw POST with the given framing headers; the answer must come at once (not
+    after request_timeout), be one of `want`, and the connection must then be closed, so
+    nothing after the headers is read as another request."""
+    s = connect(core)
+    start = time.time()
+    s.sendall(b"POST /api/v1/resumes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Authorization: Bearer " + tok.encode() + b"\r\n" + headers + b"\r\n" + body)
+    resp = read_all(s, 10)
+    took = time.time() - start
+    s.close()
+    status = int(resp[9:12]) if resp[:5] == b"HTTP/" and resp[9:12].isdigit() else None
+    t.check(status in want and took < 2.0, f"{what}: {want} at once", (took, resp[:200]))
+    t.eq(resp.count(b"HTTP/1.1 "), 1, f"{what}: one response, the connection closed after it")
+    return resp
+
+
+def test_framing(core):
+    tok = core.user("framing@example.com")
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    framing_case(core, tok, b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                 b"0\r\n\r\n" + smuggled, "Content-Length and Transfer-Encoding")
+    framing_case(core, tok, b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                 b"0\r\n\r\n" + smuggled, "Transfer-Encoding and Content-Length")
+    framing_case(core, tok, b"Content-Length: 2\r\nContent-Length: 30\r\n",
+                 b"{}" + smuggled, "two different Content-Length values")
+    framing_case(core, tok, b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n",
+                 "Transfer-Encoding gzip, chunked", want=(400, 501))
+    framing_case(core, tok, b"Transfer-Encoding: identity\r\n", b"{}", "Transfer-Encoding identity",
+                 want=(400, 501))
+    framing_case(core, tok, b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                 b"0\r\n\r\n", "Transfer-Encoding chunked twice", want=(400, 501))
+    # What stays allowed: one Content-Length repeated with the same value, and plain chunked.
+    body = b'{"data":{"basics":{"name":"F"}}}'
+    s = connect(core)
+    s.sendall(b"POST /api/v1/resumes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Connection: close\r\nAuthorization: Bearer " + tok.encode() + b"\r\nContent-Length: %d\r\n"
+              b"Content-Length: %d\r\n\r\n" % (len(body), len(body)) + body)
+    resp = read_all(s, 5)
+    s.close()
+    t.check(resp.startswith(b"HTTP/1.1 201"), "the same Content-Length twice is accepted", resp[:80])
+    s = connect(core)
+    s.sendall(b"POST /api/v1/resumes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Connection: close\r\nAuthorization: Bearer " + tok.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    resp = read_all(s, 5)
+    s.close()
+    t.check(resp.startswith(b"HTTP/1.1 201"), "a plain chunked body is accepted", resp[:80])
+    alive(core, "ambiguous framing")
+
+
 def test_headers(core):
     s = connect(core)
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"h" * 200000 + b"\r\n\r\n")
@@ -202,6 +253,7 @@ def main():
         core = Core(db.url, max_body=MAX_BODY, conn_timeout="2s", request_timeout="3s",
                     conn_memory="32KiB", threads=2)
         test_bodies(core)
+        test_framing(core)
         test_slow(core)
         # Its own instance with long timeouts: held connections must not time out meanwhile.
         ipcore = Core(db.url, per_ip_limit=4, conn_timeout="60s", request_timeout="60s", threads=2)
