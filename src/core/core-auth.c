@@ -400,6 +400,42 @@ static int ip_limit(struct core_req *req, const char *scope, int64_t max)
     return 1;
 }
 
+/* Counts one attempt against an account's failure budget before its password is checked:
+ * INCR first, then compare, in one script (rl_hit), so parallel guesses cannot all pass a
+ * check made before any of them was counted.  A success resets the count (acct_reset); a
+ * failure simply keeps it.  Login, password change and TOTP disable share the counter
+ * rl:login_acct:<sha256 of the normalised e-mail>, so a stolen session cannot be used to
+ * guess the password at leisure.  Writes the key into key (cap keycap) for the caller.
+ * Returns 1 to go on, 0 after replying 429 (with Retry-After) or 503. */
+static int acct_attempt(struct core_req *req, const char *email, char *key, size_t keycap)
+{
+    char *norm = email_norm(email);
+    char ehash[65];
+    int64_t n, ttl;
+
+    core_sha256_hex(norm, strlen(norm), ehash);
+    rg_free(norm);
+    core_rkey(key, keycap, "rl:login_acct:%s", ehash);
+    int r = rl_hit(key, core_cfg->login_window_ms, &n, &ttl);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "auth.redis_unavailable");
+        return 0;
+    }
+    if (n > core_cfg->login_account_max) {
+        reply_429(req, ttl > 0 ? ttl : 1000, "too many failed attempts for this account; retry later");
+        return 0;
+    }
+    return 1;
+}
+
+/* The attempt counted by acct_attempt was no failure: forget the account's failures. */
+static void acct_reset(const char *key)
+{
+    redisReply *rep = NULL;
+    if (core_redis_cmd(1, &rep, "DEL %s", key) == 0)
+        freeReplyObject(rep);
+}
+
 static void reply_session(struct core_req *req, unsigned status, json_t *user, int64_t uid)
 {
     char tok[TOKEN_CHARS + 8];
@@ -564,10 +600,9 @@ void core_h_login(struct core_req *req)
     json_t *body = NULL;
     PGresult *res = NULL;
     char *norm = NULL;
-    char acct_key[160], ehash[65];
+    char acct_key[160];
     const char *email, *password;
     redisReply *rep = NULL;
-    int64_t n, ttl;
     int r;
 
     if (!anon_origin_ok(req) || body_object(req, &body) < 0)
@@ -578,23 +613,9 @@ void core_h_login(struct core_req *req)
     const char *totp = json_is_string(jt) && json_string_length(jt) ? json_string_value(jt) : NULL;
     if (!ip_limit(req, "login_ip", core_cfg->login_ip_max))
         goto out;
+    if (!acct_attempt(req, email, acct_key, sizeof acct_key))
+        goto out;
     norm = email_norm(email);
-    core_sha256_hex(norm, strlen(norm), ehash);
-    core_rkey(acct_key, sizeof acct_key, "rl:login_acct:%s", ehash);
-    r = core_redis_cmd(1, &rep, "GET %s", acct_key);
-    if (r < 0) {
-        core_reply_backend_error(req, r, "auth.redis_unavailable");
-        goto out;
-    }
-    n = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
-    freeReplyObject(rep);
-    rep = NULL;
-    if (n >= core_cfg->login_account_max) {
-        r = core_redis_cmd(1, &rep, "PTTL %s", acct_key);
-        ttl = r == 0 && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? rep->integer : 1000;
-        reply_429(req, ttl, "too many failed logins for this account; retry later");
-        goto out;
-    }
 
     const char *p[] = {norm};
     r = core_pg_exec(&st_user_by_email, p, &res);
@@ -607,7 +628,12 @@ void core_h_login(struct core_req *req)
     int64_t uid = found ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     if (pw_ok && !PQgetisnull(res, 0, 4)) {
         if (!totp) {
-            /* Right password: ask for the second factor; not counted as a failure. */
+            /* Right password: ask for the second factor; not counted as a failure, so
+             * the attempt acct_attempt counted is taken back. */
+            if (core_redis_cmd(1, &rep, "DECR %s", acct_key) == 0) {
+                freeReplyObject(rep);
+                rep = NULL;
+            }
             core_reply_error(req, 401, "totp_required",
                              "enter the code from your authenticator app", "/totp");
             goto out;
@@ -618,23 +644,18 @@ void core_h_login(struct core_req *req)
             goto out;
         }
         if (!r) {
-            (void)rl_hit(acct_key, core_cfg->login_window_ms, &n, &ttl);
             core_reply_error(req, 401, "invalid_totp", "the code is wrong, expired or used",
                              "/totp");
             goto out;
         }
     }
     if (!pw_ok) {
-        (void)rl_hit(acct_key, core_cfg->login_window_ms, &n, &ttl);
         RG_LOG(RG_LOG_INFO, RG_EVENT("auth.login_failed"), RG_KV_STR("req_id", req->id),
                RG_KV_STR("ip", req->ip));
         core_reply_error(req, 401, "invalid_credentials", "wrong e-mail or password", NULL);
         goto out;
     }
-    r = core_redis_cmd(1, &rep, "DEL %s", acct_key);
-    if (rep)
-        freeReplyObject(rep);
-    rep = NULL;
+    acct_reset(acct_key);
     req->uid = uid;
     reply_session(req, 200, user_json(res, 0), uid);
 out:
@@ -714,7 +735,7 @@ void core_h_password(struct core_req *req)
     json_t *body = NULL;
     PGresult *me = NULL, *res = NULL;
     redisReply *rep = NULL;
-    char hash[256], uidbuf[24], set[64];
+    char hash[256], uidbuf[24], set[64], acct_key[160];
     const char *cur, *neu;
 
     if (body_object(req, &body) < 0)
@@ -729,11 +750,14 @@ void core_h_password(struct core_req *req)
     }
     if (!(me = load_me(req)))
         goto out;
+    if (!acct_attempt(req, PQgetvalue(me, 0, 1), acct_key, sizeof acct_key))
+        goto out;
     if (!verify_password(PQgetvalue(me, 0, 3), cur)) {
         core_reply_error(req, 403, "wrong_password", "the current password is wrong",
                          "/current_password");
         goto out;
     }
+    acct_reset(acct_key);
     if (hash_password(neu, hash, sizeof hash) < 0) {
         core_reply_error(req, 500, "internal", "could not hash the password", NULL);
         goto out;
@@ -876,16 +900,19 @@ void core_h_totp_disable(struct core_req *req)
     json_t *body = NULL;
     PGresult *me = NULL, *res = NULL;
     const char *password;
-    char uidbuf[24];
+    char uidbuf[24], acct_key[160];
 
     if (body_object(req, &body) < 0 || !(password = need_str(req, body, "password")))
         goto out;
     if (!(me = load_me(req)))
         goto out;
+    if (!acct_attempt(req, PQgetvalue(me, 0, 1), acct_key, sizeof acct_key))
+        goto out;
     if (!verify_password(PQgetvalue(me, 0, 3), password)) {
         core_reply_error(req, 403, "wrong_password", "the password is wrong", "/password");
         goto out;
     }
+    acct_reset(acct_key);
     snprintf(uidbuf, sizeof uidbuf, "%" PRId64, req->uid);
     const char *p[] = {uidbuf};
     int r = core_pg_exec(&st_totp_disable, p, &res);

@@ -617,6 +617,28 @@ def test_rate_limits(db):
         t.eq(r.status, 429, "even the right password waits out the account limit")
         r = core.request("POST", V1 + "/auth/login", {"email": "other@example.com", "password": "whatever 1"})
         t.eq(r.status, 401, "other accounts are not limited")
+        # Wrong current passwords on password change and TOTP disable count against the same
+        # per-account budget: a stolen session cannot guess the password without limit.
+        for route, field in (("/auth/password", "current_password"), ("/auth/totp/disable", "password")):
+            email = f"rl-{field}@example.com"
+            tok = core.user(email)
+            body = {field: "wrong wrong", "new_password": "brand new pw 1"}
+            codes = [core.request("POST", V1 + route, body, token=tok).status for _ in range(3)]
+            t.eq(codes, [403, 403, 403], f"{route}: wrong passwords before the limit are 403")
+            r = core.request("POST", V1 + route, body, token=tok)
+            ra = r.header("Retry-After") or ""
+            t.check(r.status == 429 and err_code(r) == "rate_limited" and ra.isdigit() and int(ra) > 0,
+                    f"{route}: past the account limit 429 with Retry-After", r)
+            r = core.request("POST", V1 + route, dict(body, **{field: "correct horse 1"}), token=tok)
+            t.eq(r.status, 429, f"{route}: even the right password waits out the limit")
+            r = core.request("POST", V1 + "/auth/login", {"email": email, "password": "correct horse 1"})
+            t.eq(r.status, 429, f"{route}: the failures count for login too (one counter)")
+        # Check-and-count is atomic: of 12 parallel wrong logins exactly 3 are tried.
+        core.user("rl-par@example.com")
+        codes = parallel(lambda: core.request("POST", V1 + "/auth/login",
+                                              {"email": "rl-par@example.com", "password": "wrong wrong"}).status,
+                         [()] * 12)
+        t.eq(sorted(codes), [401] * 3 + [429] * 9, "parallel wrong logins: exactly login_account_max are tried")
     finally:
         t.eq(core.stop(), 0, "rate-limit core exits 0 on SIGTERM")
     core = Core(db.url, login_ip_max=4)
