@@ -25,8 +25,8 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static json_t *error_result(const char *run_id, int64_t attempt, const char *code,
-                            const char *message, int retryable)
+json_t *pdf_error_result(const char *run_id, int64_t attempt, const char *code,
+                         const char *message, int retryable)
 {
     return json_pack("{s:s, s:I, s:b, s:{s:s, s:s, s:b}}", "run_id", run_id, "attempt",
                      (json_int_t)attempt, "ok", 0, "error", "code", code, "message", message,
@@ -84,7 +84,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
      * the queue no more than rg-core trusts a browser. */
     text = json_dumps(resume, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!text) {
-        result = error_result(run_id, attempt, "invalid_resume", "resume is not serialisable", 0);
+        result = pdf_error_result(run_id, attempt, "invalid_resume", "resume is not serialisable", 0);
         goto done;
     }
     r = rg_resume_load(text, strlen(text), 0, &doc, &diags, &ei);
@@ -104,7 +104,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
     rg_hist_observe(&ctx->stats->render, t1 - t0);
     if (r < 0) {
         const char *code = code_of(r, &retryable);
-        result = error_result(run_id, attempt, code, ei.msg[0] ? ei.msg : rg_strerror(r), retryable);
+        result = pdf_error_result(run_id, attempt, code, ei.msg[0] ? ei.msg : rg_strerror(r), retryable);
         goto done;
     }
 
@@ -116,7 +116,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
     else if (r == 1)
         PDF_STAT_ADD(ctx->stats, store_skipped, 1);
     if (r < 0) {
-        result = error_result(run_id, attempt, "storage_failed", ei.msg[0] ? ei.msg : rg_strerror(r), 1);
+        result = pdf_error_result(run_id, attempt, "storage_failed", ei.msg[0] ? ei.msg : rg_strerror(r), 1);
         goto done;
     }
     PDF_STAT_ADD(ctx->stats, stored, r == 0);

@@ -9,6 +9,8 @@
  * is in hand, so the consumer's heartbeats may lapse only in renders longer than two
  * heartbeat intervals (then the broker requeues the task and the late ack fails). */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +53,38 @@ static void sleep_ms(int ms)
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+_Static_assert(sizeof(((struct rg_amqp_delivery *)0)->message_id) == PDF_MSGID_MAX,
+               "inflight slots hold a whole message id");
+
+/* Fault injection for the poison-task test: with RG_PDF_CRASH_ON=<text>, a task whose
+ * body contains <text> kills the render process as a renderer crash would. */
+static void crash_if_asked(const char *body, size_t len)
+{
+    const char *marker = getenv("RG_PDF_CRASH_ON");
+    if (marker && *marker && memmem(body, len, marker, strlen(marker)))
+        raise(SIGSEGV);
+}
+
+/* The result for a task that killed its renderer PDF_MAX_CRASHES times: failed, not
+ * retryable, so the run ends with a reason instead of crash-looping. */
+static enum pdf_outcome poison_result(const char *body, size_t len, json_t **ret_result,
+                                      char **ret_run_id, int64_t *ret_attempt)
+{
+    json_t *t = json_loadb(body, len, 0, NULL);
+    const char *run_id = json_string_value(json_object_get(t, "run_id"));
+    json_t *att = json_object_get(t, "attempt");
+    if (!run_id || !json_is_integer(att)) {
+        json_decref(t);
+        return PDF_MALFORMED;
+    }
+    *ret_result = pdf_error_result(run_id, json_integer_value(att), "render_crashed",
+                                   "the renderer crashed on this resume; it is not retried", 0);
+    *ret_run_id = rg_strdup(run_id);
+    *ret_attempt = json_integer_value(att);
+    json_decref(t);
+    return PDF_FAILED;
 }
 
 int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int slot, volatile int *stop)
@@ -99,8 +133,21 @@ int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int s
             continue;
         }
         PDF_STAT_ADD(stats, busy, 1);
-        enum pdf_outcome o = r == RG_ETOOBIG ? PDF_MALFORMED
-                                             : pdf_task_run(&ctx, d.body, d.len, &result, &run_id, &attempt);
+        enum pdf_outcome o;
+        if (r != RG_ETOOBIG && d.message_id[0] &&
+            pdf_crash_count(stats, d.message_id) >= PDF_MAX_CRASHES) {
+            o = poison_result(d.body, d.len, &result, &run_id, &attempt);
+            PDF_STAT_ADD(stats, tasks_poison, o == PDF_FAILED);
+            RG_LOG(RG_LOG_ERROR, RG_EVENT("pdf.task_poison"), RG_KV_STR("message_id", d.message_id),
+                   RG_KV_I64("crashes", pdf_crash_count(stats, d.message_id)));
+        } else {
+            /* Say what we hold, so that the supervisor can blame this task if we die. */
+            memcpy(stats->inflight[slot], d.message_id, PDF_MSGID_MAX);
+            crash_if_asked(d.body, d.len);
+            o = r == RG_ETOOBIG ? PDF_MALFORMED
+                                : pdf_task_run(&ctx, d.body, d.len, &result, &run_id, &attempt);
+            stats->inflight[slot][0] = '\0';
+        }
         if (o == PDF_MALFORMED) {
             /* Dead-lettered to rg.dead through rg.render's DLX, counted, never retried:
              * a message that is not a task will not become one. */

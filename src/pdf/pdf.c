@@ -95,6 +95,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "rg_pdf_tasks_total{outcome=\"ok\"} %llu\n"
         "rg_pdf_tasks_total{outcome=\"failed\"} %llu\n"
         "rg_pdf_tasks_total{outcome=\"malformed\"} %llu\n"
+        "rg_pdf_tasks_total{outcome=\"poison\"} %llu\n"
         "# TYPE rg_pdf_dead_letters_total counter\nrg_pdf_dead_letters_total %llu\n"
         "# TYPE rg_pdf_objects_stored_total counter\nrg_pdf_objects_stored_total %llu\n"
         "# TYPE rg_pdf_objects_existing_total counter\nrg_pdf_objects_existing_total %llu\n"
@@ -105,7 +106,8 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "# TYPE rg_pdf_ready_slots gauge\nrg_pdf_ready_slots %llu\n"
         "# TYPE rg_pdf_render_seconds histogram\n",
         (unsigned long long)L(tasks_ok), (unsigned long long)L(tasks_failed),
-        (unsigned long long)L(tasks_malformed), (unsigned long long)L(tasks_malformed),
+        (unsigned long long)L(tasks_malformed), (unsigned long long)L(tasks_poison),
+        (unsigned long long)L(tasks_malformed),
         (unsigned long long)L(stored), (unsigned long long)L(store_skipped),
         (unsigned long long)L(publish_errors), (unsigned long long)L(amqp_reconnects),
         (unsigned long long)L(children_restarted), (unsigned long long)L(busy),
@@ -118,6 +120,27 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
     if (r == 0)
         r = rg_hist_write(b, "rg_pdf_task_seconds", NULL, &st->task);
     return r == 0 ? 200 : 500;
+}
+
+void pdf_crash_note(struct pdf_stats *st, const char *message_id)
+{
+    for (uint32_t i = 0; i < PDF_CRASH_SLOTS; i++)
+        if (!strcmp(st->crashed[i].message_id, message_id)) {
+            __atomic_add_fetch(&st->crashed[i].crashes, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    uint32_t k = st->crashed_next++ % PDF_CRASH_SLOTS;
+    __atomic_store_n(&st->crashed[k].crashes, 0, __ATOMIC_RELAXED);
+    snprintf(st->crashed[k].message_id, PDF_MSGID_MAX, "%s", message_id);
+    __atomic_store_n(&st->crashed[k].crashes, 1, __ATOMIC_RELAXED);
+}
+
+uint32_t pdf_crash_count(const struct pdf_stats *st, const char *message_id)
+{
+    for (uint32_t i = 0; i < PDF_CRASH_SLOTS; i++)
+        if (st->crashed[i].message_id[0] && !strcmp(st->crashed[i].message_id, message_id))
+            return __atomic_load_n(&st->crashed[i].crashes, __ATOMIC_RELAXED);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -224,7 +247,13 @@ int main(int argc, char **argv)
                 if (stopping)
                     break;
                 /* A child that dies (a crash, a kill -9) loses nothing: its task is
-                 * redelivered.  Restart it, slowly if it keeps dying at once. */
+                 * redelivered.  Remember which task it held (a task that keeps killing
+                 * renderers is failed, see pdf.h).  Restart it, slowly if it keeps
+                 * dying at once. */
+                if (stats->inflight[i][0]) {
+                    pdf_crash_note(stats, stats->inflight[i]);
+                    stats->inflight[i][0] = '\0';
+                }
                 RG_LOG(RG_LOG_WARN, RG_EVENT("pdf.child_died"), RG_KV_I64("pid", pid),
                        RG_KV_I64("status", WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status)));
                 if (mono_ms() - slots[i].started < 1000)

@@ -32,6 +32,9 @@ int pdf_config_load(struct pdf_config *cfg, const char *path, const char *const 
 void pdf_config_done(struct pdf_config *cfg);
 
 #define PDF_MAX_SLOTS 256
+#define PDF_MSGID_MAX 160 /* as struct rg_amqp_delivery.message_id */
+#define PDF_CRASH_SLOTS 64 /* remembered poison candidates (oldest forgotten first) */
+#define PDF_MAX_CRASHES 2
 
 /* Counters shared by the supervisor and its render children (MAP_SHARED, atomics). */
 struct pdf_stats {
@@ -41,7 +44,23 @@ struct pdf_stats {
     /* 1 while render process i is connected; the supervisor clears it when i dies (a
      * killed process cannot). */
     uint32_t slot_ready[PDF_MAX_SLOTS];
+    /* Poison tasks: the message id each child is rendering (written by that child only),
+     * and how often a child died holding a given message (written by the supervisor).
+     * A task that kills its renderer PDF_MAX_CRASHES times is failed instead of being
+     * redelivered for ever (classic queues have no delivery limit). */
+    char inflight[PDF_MAX_SLOTS][PDF_MSGID_MAX];
+    struct {
+        char message_id[PDF_MSGID_MAX];
+        uint32_t crashes;
+    } crashed[PDF_CRASH_SLOTS];
+    uint32_t crashed_next;
+    uint64_t tasks_poison;
 };
+
+/* Records that a child died holding message_id (supervisor only). */
+void pdf_crash_note(struct pdf_stats *st, const char *message_id);
+/* How many children died holding message_id. */
+uint32_t pdf_crash_count(const struct pdf_stats *st, const char *message_id);
 
 #define PDF_STAT_ADD(st, field, n) __atomic_add_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
 
@@ -63,6 +82,10 @@ struct pdf_ctx {
  * retry may help).  Logs the outcome with the run id. */
 enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
                               json_t **ret_result, char **ret_run_id, int64_t *ret_attempt);
+
+/* A failed result message {"run_id","attempt","ok":false,"error":{...}} (a new reference). */
+json_t *pdf_error_result(const char *run_id, int64_t attempt, const char *code,
+                         const char *message, int retryable);
 
 /* The life of one render child: connects, consumes rg.render with prefetch 1, runs tasks,
  * publishes results with confirms, acks.  Returns when *stop is set (after finishing the

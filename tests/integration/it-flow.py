@@ -5,7 +5,7 @@ PostgreSQL, RabbitMQ and S3 server that scripts/test starts (issue 4).
                      notifications, render cache, idempotency, retries up to the maximum,
                      non-retryable failures, malformed messages dead-lettered and counted,
                      SIGTERM of rg-pdf with tasks in flight
-  it-flow.py faults  N generations (RG_FLOW_TEST_N, default 100) per scenario: kill -9 of
+  it-flow.py faults  N generations (RG_FLOW_TEST_N, default 500 as the issue asks) per scenario: kill -9 of
                      render processes mid-render, kill -9 of rg-flow at the injected points
                      (before publish, after publish before commit, before and after the
                      result commit), RabbitMQ restart, PostgreSQL immediate restart, two
@@ -34,7 +34,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corelib import Checker, Database, free_port, need_env  # noqa: E402
 
-N = int(os.environ.get("RG_FLOW_TEST_N", "100"))
+N = int(os.environ.get("RG_FLOW_TEST_N", "500"))
 STACK = os.environ.get("RG_TEST_STACK", "")
 TOOL = os.environ.get("RG_BIN_FLOW_TOOL", "")
 
@@ -371,6 +371,35 @@ def test_e2e(ck):
         e.close()
 
 
+def test_poison(ck):
+    """A resume that crashes the render process itself (not an error: the process dies)
+    is redelivered; after PDF_MAX_CRASHES deaths it is failed, never crash-looped."""
+    e = Env("poison", ck)
+    try:
+        flow = e.flow()
+        pdf = e.pdf(extra={"RG_PDF_CRASH_ON": "Person 1\""})
+        ck.check(flow.start(), "rg-flow starts")
+        ck.check(pdf.start(), "rg-pdf starts (with a crash trigger for one resume)")
+        ids = e.add_resumes(6)  # resume 1 kills its renderer; 2..6 are fine
+        runs = e.submit(ids)
+        ck.check(e.wait_terminal(60), "every run ends, the poison one included")
+        row = e.db.sql(f"SELECT state || '|' || (error->>'code') FROM workflow_runs WHERE id = '{runs[0]}'")
+        ck.eq(row, "failed|render_crashed", "the poison run fails with render_crashed")
+        ck.eq(int(e.db.sql("SELECT count(*) FROM workflow_runs WHERE state = 'done'")), 5,
+              "the other five are done")
+        deadline = time.time() + 5  # a child that dies at once is restarted after 0.5 s
+        while time.time() < deadline and (metric(pdf.port, "rg_pdf_children_restarted_total") or 0) < 2:
+            time.sleep(0.1)
+        time.sleep(1)
+        restarted = metric(pdf.port, "rg_pdf_children_restarted_total")
+        ck.check(restarted is not None and 2 <= restarted <= 3,
+                 "the render process died two times (not for ever)", restarted)
+        ck.eq(metric(pdf.port, 'rg_pdf_tasks_total{outcome="poison"}'), 1.0, "counted as poison")
+        e.check_invariants("poison", expect_failed=1)
+    finally:
+        e.close()
+
+
 def test_faults(ck):
     e = Env("faults", ck)
     try:
@@ -573,7 +602,8 @@ def test_api(ck):
 def main():
     need_env("RG_TEST_PG_URL", "RG_TEST_AMQP_URL", "RG_TEST_STACK")
     ck = Checker()
-    {"e2e": test_e2e, "faults": test_faults, "s3": test_s3, "api": test_api}[sys.argv[1]](ck)
+    {"e2e": test_e2e, "faults": test_faults, "s3": test_s3, "api": test_api,
+     "poison": test_poison}[sys.argv[1]](ck)
     ck.finish()
 
 
