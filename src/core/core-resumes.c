@@ -169,34 +169,160 @@ static void set_etag(struct core_req *req, const char *version)
     core_header_add(req, "ETag", etag);
 }
 
-/* Parses If-Match into *ret_version; -1 for `*`.  Replies 428/412 itself and returns 0
- * when the request must stop. */
-static int if_match(struct core_req *req, int64_t *ret_version)
+/* Entity-tag lists (RFC 9110 section 8.8.3, 13.1.1-2): "*" or 1#( [W/] DQUOTE etagc* DQUOTE )
+ * with optional whitespace around commas (empty elements are allowed, section 5.6.1).  Our
+ * tags are "<version>"; a tag that is not a version we could have issued (not decimal, 0,
+ * past the integer column) is kept as 0, which matches nothing.  Anything else (an
+ * unquoted tag, junk after the closing quote) makes the whole header invalid: the answer
+ * is then 400 invalid_precondition rather than a guess. */
+#define ETAGS_MAX 16
+
+struct etags {
+    int any;
+    size_t n;
+    int64_t v[ETAGS_MAX];
+    int weak[ETAGS_MAX];
+};
+
+/* 0, or -EINVAL on a syntax error or more than ETAGS_MAX tags. */
+static int etags_parse(const char *h, struct etags *e)
+{
+    memset(e, 0, sizeof *e);
+    while (*h == ' ' || *h == '\t')
+        h++;
+    if (*h == '*') {
+        const char *q = h + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q)
+            return -EINVAL;
+        e->any = 1;
+        return 0;
+    }
+    for (;;) {
+        while (*h == ' ' || *h == '\t' || *h == ',')
+            h++;
+        if (!*h)
+            break;
+        int weak = 0;
+        if (h[0] == 'W' && h[1] == '/') {
+            weak = 1;
+            h += 2;
+        }
+        if (*h != '"')
+            return -EINVAL;
+        const char *open = ++h;
+        int64_t v = 0;
+        int numeric = 1;
+        for (; *h && *h != '"'; h++) {
+            unsigned char c = (unsigned char)*h;
+            if (c < 0x21 || c == 0x7f)
+                return -EINVAL; /* etagc excludes controls and spaces */
+            if (c < '0' || c > '9' || v > INT32_MAX)
+                numeric = 0;
+            else
+                v = v * 10 + (c - '0');
+        }
+        if (*h != '"')
+            return -EINVAL;
+        if (!numeric || h == open || *open == '0' || v > INT32_MAX)
+            v = 0;
+        h++;
+        while (*h == ' ' || *h == '\t')
+            h++;
+        if (*h && *h != ',')
+            return -EINVAL;
+        if (e->n == ETAGS_MAX)
+            return -EINVAL;
+        e->v[e->n] = v;
+        e->weak[e->n] = weak;
+        e->n++;
+    }
+    return e->n ? 0 : -EINVAL;
+}
+
+static void reply_bad_precondition(struct core_req *req, const char *hdr)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is not a list of quoted entity tags or *", hdr);
+    core_reply_error(req, 400, "invalid_precondition", msg, NULL);
+}
+
+/* If-None-Match against the current version (RFC 9110 section 13.1.2: weak comparison,
+ * "*" matches any existing resource).  1 = matches (answer 304), 0 = does not or absent,
+ * -1 = invalid (replied 400). */
+static int if_none_match(struct core_req *req, const char *version)
+{
+    const char *h = core_req_header(req, "If-None-Match");
+    struct etags e;
+    if (!h)
+        return 0;
+    if (etags_parse(h, &e) < 0) {
+        reply_bad_precondition(req, "If-None-Match");
+        return -1;
+    }
+    if (e.any)
+        return 1;
+    int64_t cur = strtoll(version, NULL, 10);
+    for (size_t i = 0; i < e.n; i++)
+        if (e.v[i] && e.v[i] == cur)
+            return 1;
+    return 0;
+}
+
+/* Parses If-Match into *ret_version: -1 for `*`, else the one listed version the guarded
+ * write will require.  RFC 9110 section 13.1.1: strong comparison, so weak tags never match.
+ * With several candidate tags the current version is read first and the matching one is
+ * chosen; the write itself is still guarded by it, so a change in between gives 412.
+ * Replies 428/400/412/404/503 itself and returns 0 when the request must stop. */
+static int if_match(struct core_req *req, const char *id, int64_t *ret_version)
 {
     const char *h = core_req_header(req, "If-Match");
+    struct etags e;
+    int64_t cand[ETAGS_MAX];
+    size_t nc = 0;
+
     if (!h) {
         core_reply_error(req, 428, "precondition_required",
                          "send If-Match with the ETag you read, so that no update is lost", NULL);
         return 0;
     }
-    while (*h == ' ')
-        h++;
-    if (strcmp(h, "*") == 0) {
+    if (etags_parse(h, &e) < 0) {
+        reply_bad_precondition(req, "If-Match");
+        return 0;
+    }
+    if (e.any) {
         *ret_version = -1;
         return 1;
     }
-    if (strncmp(h, "W/", 2) == 0)
-        h += 2;
-    if (*h == '"')
-        h++;
-    char *end;
-    errno = 0;
-    long long v = strtoll(h, &end, 10);
-    if (errno || end == h || v <= 0 || (*end && *end != '"')) {
-        core_reply_error(req, 412, "precondition_failed", "If-Match does not name a version", NULL);
+    for (size_t i = 0; i < e.n; i++)
+        if (!e.weak[i] && e.v[i] > 0)
+            cand[nc++] = e.v[i];
+    if (nc == 0) {
+        core_reply_error(req, 412, "precondition_failed",
+                         "If-Match names no version of this resume (weak tags never match)",
+                         NULL);
         return 0;
     }
-    *ret_version = v;
+    *ret_version = cand[0];
+    if (nc == 1)
+        return 1;
+    PGresult *res = NULL;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_version_of, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "resume.version_of_failed");
+        return 0;
+    }
+    if (PQntuples(res) > 0) {
+        int64_t have = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        for (size_t i = 0; i < nc; i++)
+            if (cand[i] == have)
+                *ret_version = have;
+    }
+    PQclear(res);
     return 1;
 }
 
@@ -286,14 +412,13 @@ static int cache_serve(struct core_req *req, const redisReply *rep)
     char *sp2 = sp1 ? memchr(sp1 + 1, ' ', rep->len - (size_t)(sp1 + 1 - rep->str)) : NULL;
     if (!sp2 || strtoll(sp1 + 1, NULL, 10) != req->uid)
         return 0;
-    char version[24], etag[32];
+    char version[24];
     snprintf(version, sizeof version, "%.*s", (int)(sp1 - rep->str), rep->str);
     set_etag(req, version);
-    snprintf(etag, sizeof etag, "\"%s\"", version);
-    const char *inm = core_req_header(req, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0)
+    int m = if_none_match(req, version);
+    if (m > 0)
         core_reply_empty(req, 304);
-    else
+    else if (m == 0)
         core_reply_raw(req, 200, "application/json", sp2 + 1,
                        rep->len - (size_t)(sp2 + 1 - rep->str));
     return 1;
@@ -633,12 +758,10 @@ void core_h_resume_get(struct core_req *req)
     }
     cache_store(id, PQgetvalue(res, 0, 2), b.ptr, b.len);
     set_etag(req, PQgetvalue(res, 0, 2));
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(res, 0, 2));
-    const char *inm = core_req_header(req, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0)
+    int m = if_none_match(req, PQgetvalue(res, 0, 2));
+    if (m > 0)
         core_reply_empty(req, 304);
-    else
+    else if (m == 0)
         core_reply_raw(req, 200, "application/json", b.ptr + head, b.len - head);
 out:
     rg_buf_done(&b);
@@ -652,7 +775,7 @@ void core_h_resume_put(struct core_req *req)
     int64_t version;
     const char *id = resume_id(req);
 
-    if (id && if_match(req, &version) && read_write_body(req, &title, &l) == 0)
+    if (id && if_match(req, id, &version) && read_write_body(req, &title, &l) == 0)
         update_guarded(req, id, version, title, &l);
     rg_free(title);
     loaded_done(&l);
@@ -667,7 +790,7 @@ void core_h_resume_patch(struct core_req *req)
     int64_t version;
     const char *id = resume_id(req);
 
-    if (!id || !if_match(req, &version))
+    if (!id || !if_match(req, id, &version))
         goto out;
     if (core_req_json(req, 1, &patch) < 0)
         goto out;
@@ -719,7 +842,7 @@ void core_h_resume_delete(struct core_req *req)
     int64_t version;
     const char *id = resume_id(req);
 
-    if (!id || !if_match(req, &version))
+    if (!id || !if_match(req, id, &version))
         return;
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
     snprintf(ver, sizeof ver, "%" PRId64, version);
@@ -830,6 +953,13 @@ void core_h_resumes_list(struct core_req *req)
         for (const char *q = cus; *q; q++)
             if (!isdigit((unsigned char)*q) && !(q == cus && *q == '-'))
                 cus[0] = '\0';
+        /* Digits alone are not enough: the value must be a time PostgreSQL can hold (years
+         * 1 to 9999 in microseconds), or the statement fails with an overflow. */
+        char *end;
+        errno = 0;
+        long long us = cus[0] ? strtoll(cus, &end, 10) : 0;
+        if (errno || us < -62135596800000000LL || us > 253402300799999999LL)
+            cus[0] = '\0';
         if (!cus[0] || !uuid_ok(cid)) {
             core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned",
                              "cursor");
@@ -912,8 +1042,9 @@ void core_h_versions_list(struct core_req *req)
     const char *cursor = core_req_query(req, "cursor");
     if (cursor && *cursor) {
         char *end;
+        errno = 0;
         long v = strtol(cursor, &end, 10);
-        if (end == cursor || *end || v < 1 || v > 2000000000) {
+        if (errno || end == cursor || *end || v < 1 || v > 2000000000) {
             core_reply_error(req, 400, "invalid_query", "cursor is not one this API returned",
                              "cursor");
             return;
@@ -984,7 +1115,7 @@ void core_h_version_restore(struct core_req *req)
     int64_t version;
     const char *id = resume_id(req);
 
-    if (!id || !read_version_param(req, ver, sizeof ver) || !if_match(req, &version))
+    if (!id || !read_version_param(req, ver, sizeof ver) || !if_match(req, id, &version))
         return;
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
     snprintf(cur, sizeof cur, "%" PRId64, version);

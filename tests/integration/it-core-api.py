@@ -446,6 +446,42 @@ def test_resumes(core):
     return rid
 
 
+def test_preconditions(core):
+    """If-Match / If-None-Match per RFC 9110 (lists, strong vs weak comparison, `*`; junk
+    gives 400 invalid_precondition), and out-of-range versions and cursors that used to
+    reach SQL and come back as 500."""
+    tok = core.user("precond@example.com")
+    rid = create(core, tok, {"basics": {"name": "P"}}).json["id"]
+    path = V1 + "/resumes/" + rid
+    put = lambda im: core.request("PUT", path, {"data": {"basics": {"name": "P"}}}, token=tok, headers={"If-Match": im})
+    for big in ('"2147483648"', '"9223372036854775807"', '"99999999999999999999999"', '"-1"'):
+        r = put(big)
+        t.check(r.status == 412 and err_code(r) == "precondition_failed", f"If-Match {big}: 412", r)
+    uuid0 = "00000000-0000-4000-8000-000000000000"
+    for cur in ("99999999999999999999." + uuid0, "9223372036854775807." + uuid0, "-9223372036854775808." + uuid0,
+                "1." + "x" * 36):
+        r = core.request("GET", V1 + "/resumes?cursor=" + cur, token=tok)
+        t.check(r.status == 400 and err_code(r) == "invalid_query", f"list cursor {cur[:24]}: 400", r)
+    for cur in ("99999999999999999999", "2147483648", "-5"):
+        r = core.request("GET", path + "/versions?cursor=" + cur, token=tok)
+        t.check(r.status == 400 and err_code(r) == "invalid_query", f"versions cursor {cur}: 400", r)
+    # If-None-Match: weak comparison, any tag of a list, * for any existing resource.
+    for _ in range(2):  # from PostgreSQL, then from the cache
+        for inm, want in (('"1"', 304), ('"0", "1"', 304), ('"7" ,W/"1"', 304), ('W/"1"', 304), ("*", 304),
+                          ('"2"', 200), ('"1"x', 400), ("1", 400), ('"1', 400)):
+            r = core.request("GET", path, token=tok, headers={"If-None-Match": inm})
+            t.check(r.status == want and (want != 400 or err_code(r) == "invalid_precondition"),
+                    f"If-None-Match {inm}: {want}", r)
+    # If-Match: strong comparison, any tag of a list.
+    for im, want in (('W/"1"', 412), ('"1"x', 400), ("1", 400), ('"1" "2"', 400), ('"1", "7"', 200)):
+        r = put(im)
+        t.check(r.status == want, f"If-Match {im}: {want}", r)
+    r = put('"7", "2", "9"')
+    t.check(r.status == 200 and r.json["version"] == 3, "If-Match with the current version in the middle of a list", r)
+    r = put('"1", "2"')
+    t.check(r.status == 412 and r.header("ETag") == '"3"', "If-Match list without the current version: 412", r)
+
+
 def test_body_shapes(core):
     """Resume writes read `title` and `data` straight from the raw body when they can
     (core-json.c) and parse it whole otherwise; both ways must agree with a JSON parser."""
@@ -707,6 +743,7 @@ def main():
         test_sessions(core)
         test_totp(core)
         test_resumes(core)
+        test_preconditions(core)
         test_body_shapes(core)
         test_isolation(core)
         test_etag_race(core)
