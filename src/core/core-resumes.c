@@ -781,6 +781,30 @@ void core_h_resume_put(struct core_req *req)
     loaded_done(&l);
 }
 
+/* A patch can grow a resume a little at a time up to the loader's 2 MiB, past max_body
+ * (1 MiB): such a resume could still be read but never saved back with PUT or re-imported
+ * from its export.  So a patch result must fit in the PUT body {"title":…,"data":…} that
+ * would store it.  Replies 413 and returns 0 when it does not. */
+static int put_body_fits(struct core_req *req, const char *title, const struct loaded *l)
+{
+    struct rg_buf q;
+    size_t need;
+
+    rg_buf_init(&q, (size_t)core_cfg->max_body);
+    int r = rg_json_quote(&q, title, strlen(title));
+    need = q.len + strlen(l->data) + sizeof "{\"title\":,\"data\":}" - 1;
+    rg_buf_done(&q);
+    if (r >= 0 && need <= (size_t)core_cfg->max_body)
+        return 1;
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "the patched resume would not fit in max_body (%lld bytes), the most PUT and "
+             "import accept, so it could not be saved back; make it smaller",
+             (long long)core_cfg->max_body);
+    core_reply_error(req, 413, "body_too_large", msg, "/data");
+    return 0;
+}
+
 void core_h_resume_patch(struct core_req *req)
 {
     json_t *patch = NULL, *cur = NULL, *merged = NULL;
@@ -824,6 +848,8 @@ void core_h_resume_patch(struct core_req *req)
     /* {"title": null} removes the title, which then defaults as in PUT (the name). */
     merged = core_merge_patch(cur, patch);
     if (read_resume_body(req, merged, &title, &l) < 0)
+        goto out;
+    if (!put_body_fits(req, title, &l))
         goto out;
     update_guarded(req, id, have, title, &l);
 out:

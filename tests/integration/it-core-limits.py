@@ -90,6 +90,22 @@ def test_bodies(core):
     t.check((cut or not resp.startswith(b"HTTP/1.1 2")) and sent < 4 * 1024 * 1024,
             "chunked body past the cap is cut off", (cut, sent, resp[:60]))
     alive(core, "a chunked oversize body")
+    # PATCH cannot grow a resume past what PUT and import accept (max_body), so whatever is
+    # stored can always be saved back and re-imported.
+    part = "p" * (MAX_BODY * 6 // 10)
+    r = core.request("POST", "/api/v1/resumes", {"data": {"basics": {"name": "A", "summary": part}}}, token=tok)
+    rid = (r.json or {}).get("id")
+    t.eq(r.status, 201, "a resume of 60% of max_body")
+    r = core.request("PATCH", "/api/v1/resumes/%s" % rid, {"data": {"basics": {"label": part}}}, token=tok,
+                     headers={"If-Match": '"1"'})
+    t.check(r.status == 413 and (r.json or {}).get("error", {}).get("code") == "body_too_large"
+            and "max_body" in r.json["error"].get("message", ""),
+            "PATCH growing the resume past max_body: 413 with a clear message", r)
+    r = core.request("GET", "/api/v1/resumes/%s" % rid, token=tok)
+    t.check(r.status == 200 and r.json["version"] == 1, "the refused PATCH changed nothing", r)
+    r = core.request("PUT", "/api/v1/resumes/%s" % rid, {"title": r.json["title"], "data": r.json["data"]}, token=tok,
+                     headers={"If-Match": '"1"'})
+    t.eq(r.status, 200, "the stored resume can be saved back with PUT")
 
 
 def test_slow(core):
