@@ -30,14 +30,17 @@ PKGS_FLOW="rabbitmq-server librabbitmq-dev libcurl4-openssl-dev libssl-dev nodej
 ensure_pkgs() {
     local missing=() p
     local have
-    have=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null | awk '$2 ~ /^ii/ {print $1}')
+    # dpkg-query exits non-zero when any package is unknown to dpkg (never installed): under
+    # `set -o pipefail` that must not end the script on exactly the fresh machine it is for.
+    have=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null | awk '$2 ~ /^ii/ {print $1}' || true)
     for p in "$@"; do
         if ! grep -qx "$p" <<<"$have"; then missing+=("$p"); fi
     done
     [ ${#missing[@]} -eq 0 ] && return 0
+    # Waits for another apt/dpkg run (an unattended upgrade, a second checkout) instead of failing.
     say "installing Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
         || die "apt-get install failed for: ${missing[*]}"
 }
 
