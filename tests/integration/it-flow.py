@@ -281,9 +281,11 @@ def test_e2e(ck):
         ck.eq(int(e.db.sql("SELECT count(*) FROM workflow_runs WHERE state='done' AND attempt=1")), 40,
               "all done at the first attempt")
         kinds = e.db.sql(f"SELECT string_agg(kind, ',' ORDER BY id) FROM notifications WHERE payload->>'run_id' = '{runs[0]}'")
-        ck.eq(kinds, "render.queued,render.rendering,render.done", "the user is told queued, rendering, done")
+        ck.eq(kinds, "render.queued,render.progress,render.done", "the user is told queued, progress, done")
         msg = json.loads(e.db.sql(f"SELECT payload FROM notifications WHERE kind='render.done' AND payload->>'run_id' = '{runs[0]}'"))
         ck.eq(msg.get("pdf_url"), f"/api/v1/renders/{runs[0]}/pdf", "done notification carries pdf_url")
+        ck.eq((msg.get("type"), msg.get("state")), ("render.done", "done"),
+              "the payload is the WebSocket message of docs/notify.md")
         ck.eq(int(e.db.sql("SELECT count(*) FROM outbox WHERE exchange='rg.notify' AND published_at IS NULL")), 0,
               "notifications relayed to rg.notify")
 
