@@ -50,6 +50,13 @@ struct rg_amqp *rg_amqp_free(struct rg_amqp *c);
 int rg_amqp_declare_topology(struct rg_amqp *c, const int64_t *tiers_ms, size_t ntiers,
                              struct rg_errinfo *ei);
 
+/* For a hub that listens to a topic exchange (rg-notify): declares the exchange (topic,
+ * durable) and a server-named, exclusive, auto-delete queue bound to it with key.  The
+ * queue lives as long as this connection, so a reconnect starts a new, empty one.  The
+ * queue's name is written into name (cap bytes).  Returns 0 or RG_EAMQP with ei filled. */
+int rg_amqp_declare_listener(struct rg_amqp *c, const char *exchange, const char *key, char *name,
+                             size_t cap, struct rg_errinfo *ei);
+
 /* Puts the channel in confirm mode (needed before rg_amqp_publish). */
 int rg_amqp_confirm_select(struct rg_amqp *c, struct rg_errinfo *ei);
 
@@ -78,6 +85,7 @@ struct rg_amqp_delivery {
     char *body; /* owned, NUL-terminated; freed by rg_amqp_delivery_done */
     size_t len;
     char message_id[160];
+    char routing_key[160]; /* truncated past 159 bytes */
     int64_t attempt; /* x-attempt header, -1 when absent */
     int redelivered;
 };

@@ -199,6 +199,26 @@ int rg_amqp_declare_topology(struct rg_amqp *c, const int64_t *tiers_ms, size_t 
     return 0;
 }
 
+int rg_amqp_declare_listener(struct rg_amqp *c, const char *exchange, const char *key, char *name,
+                             size_t cap, struct rg_errinfo *ei)
+{
+    int r;
+    if ((r = declare_exchange(c, exchange, "topic", ei)) < 0)
+        return r;
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(c->conn, CHANNEL, amqp_empty_bytes, 0, 0 /* not durable */,
+                           1 /* exclusive */, 1 /* auto-delete */, amqp_empty_table);
+    if ((r = reply_err(amqp_get_rpc_reply(c->conn), "queue.declare", ei)) < 0)
+        return r;
+    if (!ok || ok->queue.len >= cap)
+        return rg_errinfo_set(ei, RG_EAMQP, "queue.declare: no usable queue name");
+    memcpy(name, ok->queue.bytes, ok->queue.len);
+    name[ok->queue.len] = '\0';
+    amqp_queue_bind(c->conn, CHANNEL, amqp_cstring_bytes(name), amqp_cstring_bytes(exchange),
+                    amqp_cstring_bytes(key), amqp_empty_table);
+    return reply_err(amqp_get_rpc_reply(c->conn), "queue.bind", ei);
+}
+
 int rg_amqp_confirm_select(struct rg_amqp *c, struct rg_errinfo *ei)
 {
     amqp_confirm_select(c->conn, CHANNEL);
@@ -400,6 +420,12 @@ int rg_amqp_next(struct rg_amqp *c, int timeout_ms, struct rg_amqp_delivery *ret
         if (l >= sizeof ret->message_id)
             l = sizeof ret->message_id - 1;
         memcpy(ret->message_id, env.message.properties.message_id.bytes, l);
+    }
+    {
+        size_t l = env.routing_key.len;
+        if (l >= sizeof ret->routing_key)
+            l = sizeof ret->routing_key - 1;
+        memcpy(ret->routing_key, env.routing_key.bytes, l);
     }
     if (env.message.properties._flags & AMQP_BASIC_HEADERS_FLAG)
         ret->attempt = header_int(&env.message.properties.headers, "x-attempt");
