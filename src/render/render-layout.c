@@ -195,11 +195,21 @@ static char *mark_ltr_symbols(const char *text)
     return rg_buf_take(&b, NULL);
 }
 
-/* Makes a layout of `text` wrapped at `width`.  Ligatures are turned off so that
- * copy-paste and applicant-tracking systems read exactly the words written; required
- * ligatures (Arabic lam-alef) are a separate feature and stay on. */
-static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontDescription *fd,
-                              double width, unsigned flags, double tracking)
+/* Pango 1.50 shapes a paragraph twice when a wrap width is set, even when it fits on one
+ * line (once to measure, once more to accept it), and again for every candidate break of a
+ * wrapped line.  A start-aligned layout that fits its width gives exactly the same lines
+ * with no width at all, shaped once, so text that probably fits (fewer characters than
+ * FIT_GUESS em widths of the box: Latin averages about half an em per character) is laid
+ * out without a width first; if it turns out wider than the box, the width is set and
+ * pango wraps it as before.  A wrong guess costs time, never a different layout. */
+#define FIT_GUESS 2.0
+
+/* Makes a layout of `text` wrapped at `width` (no wrapping when width < 0).  Ligatures are
+ * turned off so that copy-paste and applicant-tracking systems read exactly the words
+ * written; required ligatures (Arabic lam-alef) are a separate feature and stay on.  The
+ * first `bold` bytes of the (final) text are set in bold. */
+static PangoLayout *mk_layout_b(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                                double width, unsigned flags, double tracking, size_t bold)
 {
     PangoDirection dir = base_dir(text);
     int rtl = dir == PANGO_DIRECTION_RTL || (dir == PANGO_DIRECTION_NEUTRAL && c->rtl);
@@ -207,9 +217,10 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
     PangoAttrList *al = pango_attr_list_new();
     char *upper = NULL;
 
+    int pango_width = width < 0 ? -1 : (int)(width * PANGO_SCALE), unwrapped = 0;
+
     pango_layout_set_auto_dir(l, FALSE);
     pango_layout_set_font_description(l, fd);
-    pango_layout_set_width(l, (int)(width * PANGO_SCALE));
     pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
     pango_layout_set_line_spacing(l, (float)c->t->line);
     if (flags & FLAG_CENTER)
@@ -234,12 +245,32 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
     if (marked)
         text = marked;
     char *broken = break_long_runs(text);
-    pango_layout_set_text(l, broken ? broken : text, -1);
+    const char *final = broken ? broken : text;
+    if (bold) {
+        PangoAttribute *a = pango_attr_weight_new(PANGO_WEIGHT_BOLD);
+        a->start_index = 0;
+        a->end_index = (guint)bold;
+        pango_attr_list_insert(al, a);
+    }
+    /* Start-aligned (the line's x does not depend on the box width) and probably
+     * narrower than the box: try without a width (see FIT_GUESS). */
+    if (pango_width > 0 && !(flags & FLAG_CENTER) && !c->rtl &&
+        (double)g_utf8_strlen(final, -1) * (pango_font_description_get_size(fd) / PANGO_SCALE) <=
+            FIT_GUESS * width)
+        unwrapped = 1;
+    pango_layout_set_width(l, unwrapped ? -1 : pango_width);
+    pango_layout_set_text(l, final, -1);
     rg_free(broken);
     rg_free(marked);
     pango_layout_set_attributes(l, al);
     pango_attr_list_unref(al);
     g_free(upper);
+    if (unwrapped) {
+        PangoRectangle lr;
+        pango_layout_get_extents(l, NULL, &lr);
+        if (lr.width > pango_width) /* wider than the box after all: let pango wrap it */
+            pango_layout_set_width(l, pango_width);
+    }
     if (!c->warned_glyphs && pango_layout_get_unknown_glyphs_count(l) > 0) {
         c->warned_glyphs = 1;
         rg_diags_add(c->diags, RG_DIAG_WARN, "",
@@ -250,16 +281,10 @@ static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontD
     return l;
 }
 
-/* Bolds the first n bytes of a layout's text. */
-static void bold_prefix(PangoLayout *l, size_t n)
+static PangoLayout *mk_layout(struct render_ctx *c, const char *text, PangoFontDescription *fd,
+                              double width, unsigned flags, double tracking)
 {
-    PangoAttrList *al = pango_attr_list_copy(pango_layout_get_attributes(l));
-    PangoAttribute *a = pango_attr_weight_new(PANGO_WEIGHT_BOLD);
-    a->start_index = 0;
-    a->end_index = (guint)n;
-    pango_attr_list_insert(al, a);
-    pango_layout_set_attributes(l, al);
-    pango_attr_list_unref(al);
+    return mk_layout_b(c, text, fd, width, flags, tracking, 0);
 }
 
 struct line_box {
@@ -520,8 +545,7 @@ static void entry_title(struct render_ctx *c, const char *title, const char *dat
     struct line_box *lb = NULL, *db = NULL;
 
     if (dates && *dates) {
-        dl = mk_layout(c, dates, c->fd_small, w * 0.45, 0, 0);
-        pango_layout_set_width(dl, -1);
+        dl = mk_layout(c, dates, c->fd_small, -1, 0, 0);
         PangoRectangle lr;
         pango_layout_get_extents(dl, NULL, &lr);
         dw = lr.width / (double)PANGO_SCALE;
@@ -827,9 +851,7 @@ static void sec_lists(struct render_ctx *c, json_t *arr, const char *key)
                 (void)rg_buf_putc(&b, ')');
             if (kw.len)
                 (void)rg_buf_printf(&b, "%s%s", b.len ? ": " : "", kw.ptr);
-            PangoLayout *l = mk_layout(c, b.ptr, c->fd_body, c->col->w, 0, 0);
-            if (bold)
-                bold_prefix(l, bold);
+            PangoLayout *l = mk_layout_b(c, b.ptr, c->fd_body, c->col->w, 0, 0, bold);
             flow_layout(c, l, 0, first ? 0 : 2.5, color, NULL, 0);
             g_object_unref(l);
         }
