@@ -142,6 +142,11 @@ struct render_op {
     PangoLayout *layout; /* OP_TEXT: owned by the document (one reference) */
     int line;            /* OP_TEXT: index of the line to draw; -1 = whole layout */
     double baseline;     /* OP_TEXT: baseline y of that line */
+    /* OP_TEXT of a line the renderer broke itself (render-layout.c, wrap_lines): the
+     * glyph runs to draw instead of `line`, cut from the layout's unwrapped line, each
+     * positioned by its glyphs' x offsets from the line start.  Owned by the op. */
+    PangoGlyphItem **pieces;
+    int npieces;
     char *uri;           /* OP_LINK */
     char *name;          /* OP_DEST: outline title */
     cairo_surface_t *image;

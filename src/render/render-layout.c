@@ -57,7 +57,8 @@ struct render_ctx {
     PangoLayout *bullet_body, *bullet_small; /* shared by every bullet of a document */
 };
 
-enum { FLAG_CENTER = 1, FLAG_UPPER = 2 };
+/* FLAG_SELFWRAP: the caller breaks the lines itself with wrap_lines(). */
+enum { FLAG_CENTER = 1, FLAG_UPPER = 2, FLAG_SELFWRAP = 4 };
 
 /* ---- items and operations ----------------------------------------------------------- */
 
@@ -97,6 +98,9 @@ static void op_release(struct render_op *op)
         g_object_unref(op->layout);
     if (op->image)
         cairo_surface_destroy(op->image);
+    for (int i = 0; i < op->npieces; i++)
+        pango_glyph_item_free(op->pieces[i]);
+    rg_free(op->pieces);
     rg_free(op->uri);
     rg_free(op->name);
 }
@@ -255,8 +259,9 @@ static PangoLayout *mk_layout_b(struct render_ctx *c, const char *text, PangoFon
     /* Start-aligned (the line's x does not depend on the box width) and probably
      * narrower than the box: try without a width (see FIT_GUESS). */
     if (pango_width > 0 && !(flags & FLAG_CENTER) && !c->rtl &&
-        (double)g_utf8_strlen(final, -1) * (pango_font_description_get_size(fd) / PANGO_SCALE) <=
-            FIT_GUESS * width)
+        ((flags & FLAG_SELFWRAP) ||
+         (double)g_utf8_strlen(final, -1) * (pango_font_description_get_size(fd) / PANGO_SCALE) <=
+             FIT_GUESS * width))
         unwrapped = 1;
     pango_layout_set_width(l, unwrapped ? -1 : pango_width);
     pango_layout_set_text(l, final, -1);
@@ -265,7 +270,7 @@ static PangoLayout *mk_layout_b(struct render_ctx *c, const char *text, PangoFon
     pango_layout_set_attributes(l, al);
     pango_attr_list_unref(al);
     g_free(upper);
-    if (unwrapped) {
+    if (unwrapped && !(flags & FLAG_SELFWRAP)) {
         PangoRectangle lr;
         pango_layout_get_extents(l, NULL, &lr);
         if (lr.width > pango_width) /* wider than the box after all: let pango wrap it */
@@ -314,6 +319,292 @@ static int layout_lines(PangoLayout *l, struct line_box **ret)
     return i;
 }
 
+/* ---- line breaking without reshaping ------------------------------------------------
+ *
+ * Pango 1.50 breaks a paragraph by shaping it whole, then shaping again the text of every
+ * candidate line end near the margin to measure it exactly: a paragraph of several lines
+ * is shaped two to three times.  For the common case -- a start-aligned, left-to-right
+ * paragraph in one line height, without tabs -- the renderer breaks the unwrapped layout
+ * itself with pango's rules (WORD_CHAR: the last word break whose text, trailing white
+ * space excluded, fits the width; the last character break when no word fits), using the
+ * widths of the one shaping, and draws each line as the pieces of the unwrapped runs that
+ * fall in it (pango_glyph_item_split: no reshaping).  The pieces are the glyphs pango
+ * itself would draw wherever shaping does not cross the break (it never does at a space
+ * or between Latin letters).  Anything else is left to pango. */
+
+struct wline {
+    int uline;      /* line of the unwrapped layout (a paragraph) */
+    int start, end; /* byte range of the text */
+    int last;       /* the paragraph's last line */
+    int trail_white; /* a wrapped line ending in white space */
+    int last_adv;    /* a wrapped line: its last glyph's advance when shaped alone */
+};
+
+/* Breaks the unwrapped layout l at `width` points.  Returns the number of lines with
+ * their ranges in *ret (caller frees), or -1 when this layout is not for this breaker. */
+static int wrap_breaks(PangoLayout *l, double width, struct wline **ret)
+{
+    const char *text = pango_layout_get_text(l);
+    int W = (int)(width * PANGO_SCALE), nattrs = 0, nchars, n = 0, cap = 8, uline = 0;
+    const PangoLogAttr *la;
+    int *lw = NULL, *boff = NULL, *sp = NULL;
+    struct wline *v = NULL;
+    PangoRectangle ref = {0, 0, 0, 0};
+    int have_ref = 0;
+
+    if (W <= 0 || pango_layout_get_width(l) >= 0 || strchr(text, '\t') ||
+        strstr(text, "\xe2\x80\xa8"))
+        return -1;
+    la = pango_layout_get_log_attrs_readonly(l, &nattrs);
+    nchars = nattrs - 1;
+    if (nchars <= 0)
+        return -1;
+    lw = rg_calloc((size_t)nchars, sizeof *lw);
+    sp = rg_calloc((size_t)nchars, sizeof *sp);
+    boff = rg_calloc((size_t)nchars + 1, sizeof *boff);
+    for (int i = 0, b = 0; i <= nchars; i++) {
+        boff[i] = b;
+        if (text[b])
+            b = (int)(g_utf8_next_char(text + b) - text);
+    }
+    v = rg_calloc((size_t)cap, sizeof *v);
+    for (GSList *ls = pango_layout_get_lines_readonly(l); ls; ls = ls->next, uline++) {
+        PangoLayoutLine *line = ls->data;
+        int p0 = (int)g_utf8_pointer_to_offset(text, text + line->start_index), p1 = p0;
+        if (!line->runs)
+            goto fail;
+        for (GSList *rs = line->runs; rs; rs = rs->next) {
+            PangoGlyphItem *run = rs->data;
+            PangoRectangle lr;
+            if ((run->item->analysis.level & 1) || run->item->offset != boff[p1])
+                goto fail;
+            /* One line height: every run has the logical extents of the first. */
+            pango_glyph_string_extents(run->glyphs, run->item->analysis.font, NULL, &lr);
+            if (!have_ref) {
+                ref = lr;
+                have_ref = 1;
+            } else if (lr.y != ref.y || lr.height != ref.height) {
+                goto fail;
+            }
+            if (p1 + run->item->num_chars > nchars)
+                goto fail;
+            pango_glyph_item_get_logical_widths(run, text, lw + p1);
+            /* Pango measures a line shaped on its own, where its last glyph has no
+             * kerning with the first letter of the next line: keep each character's
+             * own advance (one glyph for one character; -1 otherwise) for the fit
+             * test and the line's last glyph. */
+            hb_font_t *hb = pango_font_get_hb_font(run->item->analysis.font);
+            PangoGlyphString *gs = run->glyphs;
+            for (int ci = p1; ci < p1 + run->item->num_chars; ci++)
+                sp[ci] = -1;
+            /* Left to right: clusters ascend, so the character index follows along. */
+            for (int g = 0, ci = p1, cb = run->item->offset; hb && g < gs->num_glyphs; g++) {
+                int b = run->item->offset + gs->log_clusters[g];
+                int next_b = g + 1 < gs->num_glyphs ? run->item->offset + gs->log_clusters[g + 1]
+                                                    : run->item->offset + run->item->length;
+                if (b < cb)
+                    goto fail;
+                while (cb < b) {
+                    cb = (int)(g_utf8_next_char(text + cb) - text);
+                    ci++;
+                }
+                if ((g > 0 && gs->log_clusters[g - 1] == gs->log_clusters[g]) ||
+                    next_b != (int)(g_utf8_next_char(text + b) - text))
+                    continue;
+                if (ci < nchars)
+                    sp[ci] = hb_font_get_glyph_h_advance(hb, gs->glyphs[g].glyph);
+            }
+            p1 += run->item->num_chars;
+        }
+        for (int s = p0; s < p1;) {
+            int best = -1, k;
+            long acc = 0;
+            for (k = s; k < p1 && acc <= W; k++)
+                acc += lw[k];
+            if (acc <= W) {
+                best = p1;
+            } else {
+                /* Word breaks first, then (WORD_CHAR) character breaks. */
+                for (int pass = 0; pass < 2 && best < 0; pass++) {
+                    int first = -1;
+                    acc = 0;
+                    for (k = s + 1; k < p1; k++) {
+                        acc += lw[k - 1];
+                        if (!(pass ? la[k].is_char_break : la[k].is_line_break))
+                            continue;
+                        if (first < 0)
+                            first = k;
+                        if (sp[k - 1] < 0) { /* no single glyph to measure: pango's turn */
+                            if (acc - lw[k - 1] > W)
+                                break;
+                            goto fail;
+                        }
+                        long w = acc - lw[k - 1] + sp[k - 1] - (la[k - 1].is_white ? lw[k - 1] : 0);
+                        if (w <= W)
+                            best = k;
+                        else if (acc - lw[k - 1] > W)
+                            break;
+                    }
+                    if (best < 0 && pass == 1)
+                        best = first;
+                }
+                if (best < 0)
+                    goto fail;
+            }
+            if (n == cap) {
+                cap *= 2;
+                v = rg_realloc(v, (size_t)cap * sizeof *v);
+            }
+            v[n].uline = uline;
+            v[n].start = boff[s];
+            v[n].end = boff[best];
+            v[n].last = best == p1;
+            v[n].trail_white = best < p1 && la[best - 1].is_white;
+            v[n].last_adv = best < p1 ? sp[best - 1] : -1;
+            n++;
+            s = best;
+        }
+    }
+    rg_free(lw);
+    rg_free(boff);
+    rg_free(sp);
+    *ret = v;
+    return n;
+fail:
+    rg_free(lw);
+    rg_free(boff);
+    rg_free(sp);
+    rg_free(v);
+    return -1;
+}
+
+/* The glyph pieces of the unwrapped line `ul` that fall in [start, end), their x offsets
+ * moved by the width of the pieces before them, and the line's width with trailing
+ * white space of a wrapped line excluded (as pango measures it). */
+static PangoGlyphItem **wrap_pieces(PangoLayout *l, const struct wline *wl, int *ret_n,
+                                    int *ret_width)
+{
+    const char *text = pango_layout_get_text(l);
+    PangoLayoutLine *line = pango_layout_get_line_readonly(l, wl->uline);
+    PangoGlyphItem **v = rg_calloc(g_slist_length(line->runs), sizeof *v);
+    int n = 0, x = 0;
+
+    for (GSList *rs = line->runs; rs; rs = rs->next) {
+        PangoGlyphItem *run = rs->data;
+        PangoGlyphString *rg = run->glyphs;
+        int ro = run->item->offset, re = ro + run->item->length;
+        if (re <= wl->start || ro >= wl->end)
+            continue;
+        /* The glyphs of the clusters in [a, b): a run of the line, cut as
+         * pango_item_split() and pango_glyph_item_split() cut one, without copying the
+         * whole run for every line of a long paragraph. */
+        int a = wl->start > ro ? wl->start : ro, b = wl->end < re ? wl->end : re;
+        int g0 = 0, g1 = rg->num_glyphs;
+        while (g0 < g1) { /* first glyph of a cluster at or after a */
+            int mid = g0 + (g1 - g0) / 2;
+            if (ro + rg->log_clusters[mid] < a)
+                g0 = mid + 1;
+            else
+                g1 = mid;
+        }
+        for (g1 = g0; g1 < rg->num_glyphs && ro + rg->log_clusters[g1] < b; g1++)
+            ;
+        PangoGlyphItem *gi = g_slice_new0(PangoGlyphItem);
+        gi->item = pango_item_copy(run->item);
+        gi->item->offset = a;
+        gi->item->length = b - a;
+        gi->item->num_chars = (int)g_utf8_strlen(text + a, b - a);
+        gi->glyphs = pango_glyph_string_new();
+        pango_glyph_string_set_size(gi->glyphs, g1 - g0);
+        memcpy(gi->glyphs->glyphs, rg->glyphs + g0, (size_t)(g1 - g0) * sizeof *rg->glyphs);
+        for (int g = g0; g < g1; g++)
+            gi->glyphs->log_clusters[g - g0] = rg->log_clusters[g] - (a - ro);
+        int w = 0;
+        for (int g = 0; g < gi->glyphs->num_glyphs; g++) {
+            w += gi->glyphs->glyphs[g].geometry.width;
+            gi->glyphs->glyphs[g].geometry.x_offset += x;
+        }
+        x += w;
+        v[n++] = gi;
+    }
+    if (wl->last_adv >= 0 && n && v[n - 1]->glyphs->num_glyphs) {
+        /* The last glyph as pango shapes the line: no kerning with the next line. */
+        PangoGlyphString *gs = v[n - 1]->glyphs;
+        x += wl->last_adv - gs->glyphs[gs->num_glyphs - 1].geometry.width;
+        gs->glyphs[gs->num_glyphs - 1].geometry.width = wl->last_adv;
+    }
+    if (wl->trail_white && n) {
+        /* As pango does with a wrapped line: the white space it ends with, when a
+         * cluster of its own, becomes an empty glyph of no width. */
+        PangoGlyphString *gs = v[n - 1]->glyphs;
+        int g = gs->num_glyphs - 1;
+        if (g >= 0 && gs->glyphs[g].glyph != PANGO_GET_UNKNOWN_GLYPH(0x2028) &&
+            (g == 0 || gs->log_clusters[g - 1] != gs->log_clusters[g])) {
+            x -= gs->glyphs[g].geometry.width;
+            gs->glyphs[g].geometry.width = 0;
+            gs->glyphs[g].glyph = PANGO_GLYPH_EMPTY;
+        }
+    }
+    *ret_n = n;
+    *ret_width = x;
+    return v;
+}
+
+/* Line boxes of l as it will be drawn at `width`: broken by wrap_breaks() when it can
+ * (then *ret_pieces holds each line's glyph pieces and counts, caller frees), else by
+ * pango (the width is set on l; *ret_pieces is NULL). */
+struct wrapped {
+    PangoGlyphItem **pieces;
+    int n;
+};
+
+static int wrap_lines(PangoLayout *l, double width, struct line_box **ret,
+                      struct wrapped **ret_pieces)
+{
+    struct wline *wl = NULL;
+    PangoRectangle lr;
+    int n = -1;
+
+    *ret_pieces = NULL;
+    if (pango_layout_get_width(l) < 0 && width > 0) {
+        pango_layout_get_extents(l, NULL, &lr);
+        if (lr.width > (int)(width * PANGO_SCALE)) {
+            n = wrap_breaks(l, width, &wl);
+            if (n < 0)
+                pango_layout_set_width(l, (int)(width * PANGO_SCALE));
+        }
+    }
+    if (n < 0)
+        return layout_lines(l, ret);
+
+    /* Every line has the height and baseline of the unwrapped lines (wrap_breaks checked
+     * that all runs share one logical extent). */
+    struct line_box *ub;
+    int nu = layout_lines(l, &ub);
+    struct line_box *v = rg_calloc((size_t)n, sizeof *v);
+    struct wrapped *pw = rg_calloc((size_t)n, sizeof *pw);
+    for (int i = 0; i < n; i++) {
+        int w = 0;
+        const struct line_box *u = &ub[wl[i].uline < nu ? wl[i].uline : 0];
+        pw[i].pieces = wrap_pieces(l, &wl[i], &pw[i].n, &w);
+        v[i].y = 0;
+        v[i].h = u->h;
+        v[i].baseline = u->baseline - u->y;
+        v[i].x = 0;
+        v[i].w = w / (double)PANGO_SCALE;
+    }
+    /* Stacked as pango stacks wrapped lines: by the line height. */
+    for (int i = 1; i < n; i++) {
+        v[i].y = v[i - 1].y + v[i - 1].h;
+        v[i].baseline += v[i].y;
+    }
+    rg_free(ub);
+    rg_free(wl);
+    *ret = v;
+    *ret_pieces = pw;
+    return n;
+}
+
 /* Adds a text operation for line `line` of l (a new reference is taken). */
 static void op_text(struct render_ctx *c, PangoLayout *l, int line, double x, double y,
                     double baseline, const struct render_rgb *color)
@@ -325,6 +616,32 @@ static void op_text(struct render_ctx *c, PangoLayout *l, int line, double x, do
     op->y = y;
     op->baseline = baseline;
     op->color = *color;
+}
+
+/* op_text() for a line of wrap_lines(): takes the pieces of pw[line] when there are. */
+static void op_text_w(struct render_ctx *c, PangoLayout *l, struct wrapped *pw, int line,
+                      double x, double y, double baseline, const struct render_rgb *color)
+{
+    op_text(c, l, pw ? 0 : line, x, y, baseline, color);
+    if (pw) {
+        struct render_op *op = &c->ops[c->nops - 1];
+        op->pieces = pw[line].pieces;
+        op->npieces = pw[line].n;
+        pw[line].pieces = NULL;
+        pw[line].n = 0;
+    }
+}
+
+static void wrapped_free(struct wrapped *pw, int n)
+{
+    if (!pw)
+        return;
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < pw[i].n; k++)
+            pango_glyph_item_free(pw[i].pieces[k]);
+        rg_free(pw[i].pieces);
+    }
+    rg_free(pw);
 }
 
 static void op_link(struct render_ctx *c, const char *uri, double x, double y, double w, double h)
@@ -342,19 +659,22 @@ static void op_link(struct render_ctx *c, const char *uri, double x, double y, d
 /* Adds l to the flow one line per item so paragraphs may break across pages.  The first
  * two and last two lines stay together (no orphans or widows).  `keep_last` ties the last
  * line to whatever follows.  `uri` makes every line a link to it. */
-static void flow_layout(struct render_ctx *c, PangoLayout *l, double x, double before,
-                        const struct render_rgb *color, const char *uri, int keep_last)
+static void flow_layout(struct render_ctx *c, PangoLayout *l, double width, double x,
+                        double before, const struct render_rgb *color, const char *uri,
+                        int keep_last)
 {
     struct line_box *lb;
-    int n = layout_lines(l, &lb);
+    struct wrapped *pw;
+    int n = wrap_lines(l, width, &lb, &pw);
     for (int i = 0; i < n; i++) {
         int keep = (i == 0 && n > 1) || (i == n - 2) || (i == n - 1 && keep_last);
         struct item *it = item_new(c, i == 0 ? before : 0, keep);
         it->h = lb[i].h;
-        op_text(c, l, i, x, 0, lb[i].baseline - lb[i].y, color);
+        op_text_w(c, l, pw, i, x, 0, lb[i].baseline - lb[i].y, color);
         if (uri)
             op_link(c, uri, x + lb[i].x, 0, lb[i].w, lb[i].h);
     }
+    wrapped_free(pw, n);
     rg_free(lb);
 }
 
@@ -375,16 +695,16 @@ static void flow_text(struct render_ctx *c, const char *text, PangoFontDescripti
             for (cut = PARA_CHUNK; cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80; cut--)
                 ;
         char *piece = rg_strndup(text, cut);
-        PangoLayout *l = mk_layout(c, piece, fd, c->col->w - indent, 0, 0);
-        flow_layout(c, l, indent, before, color, uri, 1);
+        PangoLayout *l = mk_layout(c, piece, fd, c->col->w - indent, FLAG_SELFWRAP, 0);
+        flow_layout(c, l, c->col->w - indent, indent, before, color, uri, 1);
         g_object_unref(l);
         rg_free(piece);
         before = 0;
         text += cut + (text[cut] == ' ' || text[cut] == '\n');
         len = strlen(text);
     }
-    PangoLayout *l = mk_layout(c, text, fd, c->col->w - indent, 0, 0);
-    flow_layout(c, l, indent, before, color, uri, keep_last);
+    PangoLayout *l = mk_layout(c, text, fd, c->col->w - indent, FLAG_SELFWRAP, 0);
+    flow_layout(c, l, c->col->w - indent, indent, before, color, uri, keep_last);
     g_object_unref(l);
 }
 
@@ -430,9 +750,11 @@ static void flow_bullet(struct render_ctx *c, const char *text, PangoFontDescrip
     const struct render_theme *t = c->t;
     double ind = fd == c->fd_small ? t->size_small : t->size_body;
     int own = starts_with_bullet(text);
-    PangoLayout *l = mk_layout(c, text, fd, c->col->w - (own ? 0 : ind), 0, 0);
+    double w = c->col->w - (own ? 0 : ind);
+    PangoLayout *l = mk_layout(c, text, fd, w, FLAG_SELFWRAP, 0);
     struct line_box *lb;
-    int n = layout_lines(l, &lb);
+    struct wrapped *pw;
+    int n = wrap_lines(l, w, &lb, &pw);
     /* One bullet layout per font for the whole document: ops take references. */
     PangoLayout **cache = fd == c->fd_small ? &c->bullet_small : &c->bullet_body;
     if (!own && !*cache)
@@ -443,10 +765,11 @@ static void flow_bullet(struct render_ctx *c, const char *text, PangoFontDescrip
         int keep = (i == 0 && n > 1) || (i == n - 2);
         struct item *it = item_new(c, i == 0 ? before : 0, keep);
         it->h = lb[i].h;
-        op_text(c, l, i, own ? 0 : ind, 0, lb[i].baseline - lb[i].y, color);
+        op_text_w(c, l, pw, i, own ? 0 : ind, 0, lb[i].baseline - lb[i].y, color);
         if (i == 0 && bl)
             op_text(c, bl, 0, 0, 0, lb[i].baseline - lb[i].y, &t->c_accent);
     }
+    wrapped_free(pw, n);
     g_object_unref(l);
     rg_free(lb);
 }
@@ -828,8 +1151,8 @@ static void sec_lists(struct render_ctx *c, json_t *arr, const char *key)
                 (void)rg_buf_puts(&b, name);
                 if (sub && !strcmp(key, "languages"))
                     (void)rg_buf_printf(&b, " — %s", sub);
-                PangoLayout *l = mk_layout(c, b.ptr, c->fd_body_bold, c->col->w, 0, 0);
-                flow_layout(c, l, 0, first ? 0 : 4, color, NULL, kw.len > 0);
+                PangoLayout *l = mk_layout(c, b.ptr, c->fd_body_bold, c->col->w, FLAG_SELFWRAP, 0);
+                flow_layout(c, l, c->col->w, 0, first ? 0 : 4, color, NULL, kw.len > 0);
                 g_object_unref(l);
                 if (!strcmp(key, "languages"))
                     sub = NULL;
@@ -851,8 +1174,9 @@ static void sec_lists(struct render_ctx *c, json_t *arr, const char *key)
                 (void)rg_buf_putc(&b, ')');
             if (kw.len)
                 (void)rg_buf_printf(&b, "%s%s", b.len ? ": " : "", kw.ptr);
-            PangoLayout *l = mk_layout_b(c, b.ptr, c->fd_body, c->col->w, 0, 0, bold);
-            flow_layout(c, l, 0, first ? 0 : 2.5, color, NULL, 0);
+            PangoLayout *l =
+                mk_layout_b(c, b.ptr, c->fd_body, c->col->w, FLAG_SELFWRAP, 0, bold);
+            flow_layout(c, l, c->col->w, 0, first ? 0 : 2.5, color, NULL, 0);
             g_object_unref(l);
         }
         first = 0;
@@ -1019,8 +1343,8 @@ static void header(struct render_ctx *c, int with_contact)
         g_object_unref(l);
     }
     if (label) {
-        PangoLayout *l = mk_layout(c, label, c->fd_label, w, fl, 0);
-        flow_layout(c, l, 0, 2, t->c_header_bg.set ? tc : &t->c_accent, NULL, 1);
+        PangoLayout *l = mk_layout(c, label, c->fd_label, w, fl | FLAG_SELFWRAP, 0);
+        flow_layout(c, l, w, 0, 2, t->c_header_bg.set ? tc : &t->c_accent, NULL, 1);
         g_object_unref(l);
     }
     if (with_contact) {

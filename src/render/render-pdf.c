@@ -167,7 +167,15 @@ int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *
                 if (d->rtl)
                     x = d->page_w - op->x - bw;
                 cairo_set_source_rgb(cr, op->color.r, op->color.g, op->color.b);
-                if (op->line < 0) {
+                if (op->pieces) {
+                    /* A line the layout engine broke itself: the pieces carry their x
+                     * offsets from the line start (render-layout.c, wrap_pieces). */
+                    const char *text = pango_layout_get_text(op->layout);
+                    for (int i = 0; i < op->npieces; i++) {
+                        cairo_move_to(cr, x, op->baseline);
+                        pango_cairo_show_glyph_item(cr, text, op->pieces[i]);
+                    }
+                } else if (op->line < 0) {
                     cairo_move_to(cr, x, op->y);
                     pango_cairo_show_layout(cr, op->layout);
                 } else {
