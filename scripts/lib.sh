@@ -24,6 +24,9 @@ PKGS_CORE="libmicrohttpd-dev libpq-dev libhiredis-dev libargon2-dev libssl-dev p
 # rg-flow / rg-pdf: the broker and its C client, libcurl for S3, OpenSSL for SHA-256/HMAC;
 # nodejs (with its npm) runs the local S3 test server (tests/s3rver).
 PKGS_FLOW="rabbitmq-server librabbitmq-dev libcurl4-openssl-dev libssl-dev nodejs"
+# rg-notify: libwebsockets; python3-websockets is the WebSocket client of its tests and
+# of the README's "watch a generation live".
+PKGS_NOTIFY="libwebsockets-dev libhiredis-dev python3-websockets"
 
 # Installs the packages named in "$@" that are not installed yet.  Quick (one dpkg-query)
 # when everything is present; runs `apt-get update` at most once per call.

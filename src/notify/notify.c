@@ -1,0 +1,300 @@
+/* rg-notify: the WebSocket hub (docs/notify.md).
+ *
+ * Threads: main runs the libwebsockets service loop (Debian's lws has one service
+ * thread, LWS_MAX_SMP = 1) and is the only thread that calls lws_* — except
+ * lws_cancel_service, which the others call to wake it; the broker thread consumes
+ * rg.notify (notify-broker.c); the store thread looks sessions up in Redis and replays
+ * from PostgreSQL (notify-store.c); the signal thread waits for SIGTERM/SIGINT; the
+ * listener thread of lib-httpd serves /metrics and /healthz on their own port.
+ *
+ * Shutdown: the signal thread sets hub.stop and wakes the loop; every socket is closed
+ * with 1001 (clients reconnect with `since`, to another hub or this one restarted) and the
+ * loop runs until they are gone or 3 s have passed; then the broker and store threads are
+ * joined, the context destroyed, the listener stopped.  A hub holds nothing durable, so a
+ * SIGKILL loses nothing either: the clients' replay covers it. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "notify.h"
+#include "rg/log.h"
+#include "rg/mem.h"
+
+static const char usage[] =
+    "usage: rg-notify [--config PATH] [--set key=value]... [--check-config] [--print-config]\n"
+    "Serves WebSocket /ws: pushes users' notifications from RabbitMQ (rg.notify) to\n"
+    "their sockets and replays missed ones from PostgreSQL.  See docs/notify.md.\n";
+
+static struct notify_stats stats;
+static struct notify_hub hub;
+static sigset_t sigs;
+
+static int metrics(void *arg, const char *path, struct rg_buf *b)
+{
+    struct notify_stats *s = arg;
+#define L(x) (unsigned long long)NOTIFY_GET(s, x)
+    if (!strcmp(path, "/healthz")) {
+        int ok = L(broker_ok) && L(pg_ok) && L(redis_ok);
+        (void)rg_buf_printf(b, "%s\nrabbitmq %s\npostgres %s\nredis %s\n", ok ? "ok" : "degraded",
+                            L(broker_ok) ? "up" : "down", L(pg_ok) ? "up" : "down",
+                            L(redis_ok) ? "up" : "down");
+        return ok ? 200 : 503;
+    }
+    if (strcmp(path, "/metrics")) {
+        (void)rg_buf_puts(b, "not found\n");
+        return 404;
+    }
+    int r = rg_buf_printf(
+        b,
+        "# TYPE rg_notify_connections gauge\nrg_notify_connections %llu\n"
+        "# TYPE rg_notify_connections_total counter\nrg_notify_connections_total %llu\n"
+        "# TYPE rg_notify_authenticated_total counter\nrg_notify_authenticated_total %llu\n"
+        "# TYPE rg_notify_rejected_total counter\n"
+        "rg_notify_rejected_total{reason=\"auth\"} %llu\n"
+        "rg_notify_rejected_total{reason=\"max_connections\"} %llu\n"
+        "rg_notify_rejected_total{reason=\"max_per_user\"} %llu\n"
+        "# TYPE rg_notify_closed_total counter\n"
+        "rg_notify_closed_total{reason=\"slow\"} %llu\n"
+        "rg_notify_closed_total{reason=\"too_big\"} %llu\n"
+        "rg_notify_closed_total{reason=\"protocol\"} %llu\n"
+        "# TYPE rg_notify_messages_in_total counter\nrg_notify_messages_in_total %llu\n"
+        "# TYPE rg_notify_messages_out_total counter\nrg_notify_messages_out_total %llu\n"
+        "# TYPE rg_notify_messages_dropped_total counter\n"
+        "rg_notify_messages_dropped_total{reason=\"no_socket\"} %llu\n"
+        "rg_notify_messages_dropped_total{reason=\"duplicate\"} %llu\n"
+        "rg_notify_messages_dropped_total{reason=\"malformed\"} %llu\n"
+        "# TYPE rg_notify_replays_total counter\nrg_notify_replays_total %llu\n"
+        "# TYPE rg_notify_replayed_messages_total counter\nrg_notify_replayed_messages_total %llu\n"
+        "# TYPE rg_notify_resyncs_total counter\nrg_notify_resyncs_total %llu\n"
+        "# TYPE rg_notify_broker_reconnects_total counter\nrg_notify_broker_reconnects_total %llu\n"
+        "# TYPE rg_notify_store_errors_total counter\nrg_notify_store_errors_total %llu\n"
+        "# TYPE rg_notify_up gauge\n"
+        "rg_notify_up{backend=\"rabbitmq\"} %llu\nrg_notify_up{backend=\"postgres\"} %llu\n"
+        "rg_notify_up{backend=\"redis\"} %llu\n"
+        "# TYPE rg_notify_delivery_seconds histogram\n",
+        L(connections), L(connections_total), L(authenticated), L(auth_failures), L(rejected_full),
+        L(rejected_user), L(slow_closes), L(oversize_closes), L(protocol_closes), L(msgs_in),
+        L(msgs_out), L(msgs_unrouted), L(msgs_duplicate), L(msgs_malformed), L(replays),
+        L(replayed), L(resyncs), L(broker_reconnects), L(store_errors), L(broker_ok), L(pg_ok),
+        L(redis_ok));
+#undef L
+    if (r == 0)
+        r = rg_hist_write(b, "rg_notify_delivery_seconds", NULL, &s->latency);
+    return r == 0 ? 200 : 500;
+}
+
+static void *signal_main(void *arg)
+{
+    int sig = 0;
+    sigset_t set = sigs;
+    sigdelset(&set, SIGPIPE);
+    sigwait(&set, &sig);
+    RG_LOG(RG_LOG_INFO, RG_EVENT("notify.stopping"), RG_KV_I64("signal", sig));
+    pthread_mutex_lock(&hub.mu);
+    hub.stop = 1;
+    pthread_cond_broadcast(&hub.jobs_cv);
+    pthread_mutex_unlock(&hub.mu);
+    lws_cancel_service(hub.lws);
+    return NULL;
+}
+
+static void lws_logger(int level, const char *line)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", line);
+    msg[strcspn(msg, "\n")] = 0;
+    RG_LOG(level & LLL_ERR ? RG_LOG_ERROR : RG_LOG_WARN, RG_EVENT("notify.lws"),
+           RG_KV_STR("msg", msg));
+}
+
+/* Each socket is a file descriptor: the soft limit must fit max_connections. */
+static void raise_fd_limit(int64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (int64_t)rl.rlim_cur >= want)
+        return;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (int64_t)rl.rlim_max >= want ? (rlim_t)want
+                                                                               : rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    if ((int64_t)rl.rlim_cur < want)
+        RG_LOG(RG_LOG_WARN, RG_EVENT("notify.fd_limit_low"), RG_KV_I64("limit", (int64_t)rl.rlim_cur),
+               RG_KV_I64("wanted", want), RG_KV_I64("was", (int64_t)old));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int main(int argc, char **argv)
+{
+    static struct notify_config cfg;
+    struct rg_errinfo ei = {0};
+    const char *path = getenv("RG_NOTIFY_CONFIG");
+    const char **sets = rg_calloc((size_t)argc, sizeof *sets);
+    size_t nsets = 0;
+    int check_only = 0, rc = 1, threads = 0;
+    struct rg_httpd *httpd = NULL;
+    pthread_t broker, store, sigthr;
+
+    rg_log_setup("notify", RG_LOG_INFO, 1);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            sets[nsets++] = argv[++i];
+        } else if (!strcmp(argv[i], "--check-config")) {
+            check_only = 1;
+        } else if (!strcmp(argv[i], "--print-config")) {
+            rg_free(sets);
+            return rg_cfg_write_example(notify_cfg_opts, "NOTIFY", 1) < 0 ? 1 : 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            rg_free(sets);
+            return 0;
+        } else {
+            fprintf(stderr, "rg-notify: unexpected argument \"%s\"\n\n%s", argv[i], usage);
+            rg_free(sets);
+            return 2;
+        }
+    }
+    if (!path && access("/etc/resumego/notify.conf", R_OK) == 0)
+        path = "/etc/resumego/notify.conf";
+    if (notify_config_load(&cfg, path, sets, nsets, &ei) < 0) {
+        RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.config_invalid"), RG_KV_STR("msg", ei.msg));
+        rc = EX_CONFIG;
+        goto out;
+    }
+    if (check_only) {
+        rc = 0;
+        goto out;
+    }
+    enum rg_log_level lvl;
+    if (rg_log_level_parse(cfg.log_level, &lvl) == 0)
+        rg_log_min = lvl;
+    raise_fd_limit(cfg.max_connections + 1024);
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    hub.cfg = &cfg;
+    hub.stats = &stats;
+    pthread_mutex_init(&hub.mu, NULL);
+    pthread_cond_init(&hub.jobs_cv, NULL);
+    hub.inbox_tail = &hub.inbox;
+    hub.jobs_tail = &hub.jobs;
+    hub.answers_tail = &hub.answers;
+    notify_ws_init(&hub);
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_logger);
+    static lws_retry_bo_t retry;
+    retry.secs_since_valid_ping = (uint16_t)(cfg.ping_interval / 1000);
+    retry.secs_since_valid_hangup = (uint16_t)(cfg.idle_timeout / 1000);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = (int)cfg.port;
+    info.iface = cfg.listen_addr;
+    info.protocols = notify_protocols;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (!strchr(cfg.listen_addr, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.retry_and_idle_policy = &retry;
+    info.fd_limit_per_thread = (unsigned)(cfg.max_connections + 256);
+    info.max_http_header_data = 4096;
+    info.timeout_secs = 10;
+    info.user = &hub;
+    hub.lws = lws_create_context(&info);
+    if (!hub.lws) {
+        RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.listen_failed"), RG_KV_STR("addr", cfg.listen_addr),
+               RG_KV_I64("port", cfg.port));
+        goto out;
+    }
+    httpd = rg_httpd_start(cfg.metrics_addr, (int)cfg.metrics_port, metrics, &stats, &ei);
+    if (!httpd) {
+        RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.listen_failed"), RG_KV_STR("msg", ei.msg));
+        goto out;
+    }
+    if (pthread_create(&store, NULL, notify_store_main, &hub) != 0)
+        goto out;
+    threads = 1;
+    if (pthread_create(&broker, NULL, notify_broker_main, &hub) != 0) {
+        hub.stop = 1;
+        goto out;
+    }
+    threads = 2;
+    if (pthread_create(&sigthr, NULL, signal_main, NULL) != 0) {
+        hub.stop = 1;
+        goto out;
+    }
+    threads = 3;
+    RG_LOG(RG_LOG_INFO, RG_EVENT("notify.start"), RG_KV_STR("addr", cfg.listen_addr),
+           RG_KV_I64("port", cfg.port), RG_KV_I64("metrics_port", cfg.metrics_port),
+           RG_KV_I64("max_connections", cfg.max_connections),
+           RG_KV_I64("queue_max", cfg.queue_max), RG_KV_I64("replay_max", cfg.replay_max));
+
+    while (!hub.stop)
+        if (lws_service(hub.lws, 0) < 0)
+            break;
+    int left = notify_ws_shutdown();
+    int64_t deadline = mono_ms() + 3000;
+    while (left > 0 && mono_ms() < deadline) {
+        lws_service(hub.lws, 0);
+        left = notify_ws_open();
+    }
+    rc = 0;
+out:
+    hub.stop = 1;
+    if (threads >= 1) {
+        pthread_mutex_lock(&hub.mu);
+        pthread_cond_broadcast(&hub.jobs_cv);
+        pthread_mutex_unlock(&hub.mu);
+        pthread_join(store, NULL);
+    }
+    if (threads >= 2)
+        pthread_join(broker, NULL);
+    if (threads >= 3) {
+        pthread_cancel(sigthr); /* still in sigwait when we stopped for another reason */
+        pthread_join(sigthr, NULL);
+    }
+    if (hub.lws)
+        lws_context_destroy(hub.lws);
+    /* Answers and messages the service thread never took. */
+    while (hub.answers) {
+        struct notify_job *j = hub.answers;
+        hub.answers = j->next;
+        while (j->rows) {
+            struct notify_msg *m = j->rows;
+            j->rows = m->next;
+            rg_free(m);
+        }
+        rg_free(j);
+    }
+    while (hub.jobs) {
+        struct notify_job *j = hub.jobs;
+        hub.jobs = j->next;
+        rg_free(j);
+    }
+    while (hub.inbox) {
+        struct notify_msg *m = hub.inbox;
+        hub.inbox = m->next;
+        rg_free(m);
+    }
+    if (rc == 0)
+        RG_LOG(RG_LOG_INFO, RG_EVENT("notify.stopped"));
+    rg_httpd_stop(httpd);
+    notify_config_done(&cfg);
+    rg_free(sets);
+    return rc;
+}

@@ -1,0 +1,724 @@
+"""Integration tests of rg-notify, the WebSocket hub (issue 5), against the real
+PostgreSQL, Redis and RabbitMQ that scripts/test starts, with the real rg-core, rg-flow
+and rg-pdf where the path needs them.
+
+  it-notify.py live       a generation requested through rg-core's API is seen live by
+                          each of the owner's sockets (query token, cookie, Bearer) and by
+                          none of another user's
+  it-notify.py reconnect  a client that disconnects while three renders finish gets all
+                          of them on reconnect, in order, once, then live; resync when
+                          since is unknown, too old (retention) or too far behind
+  it-notify.py hubs       two hubs, the user on each: both get the message, another
+                          user's socket nothing; SIGTERM closes sockets with 1001
+  it-notify.py broker     RabbitMQ restarts during live traffic: every committed
+                          notification still arrives, once, in order (replay covers it)
+  it-notify.py abuse      unauthenticated, malformed, oversized, slow (1008, bounded
+                          memory) and idle clients, connection limits, session end
+
+Clients: python3-websockets (Debian) and, where a client must misbehave, a raw socket.
+"""
+import asyncio
+import base64
+import hashlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from corelib import Checker, Core, free_port, need_env, redis_url_parts  # noqa: E402
+
+# python3-websockets is a Debian package; a python3 that is not Debian's (pyenv) can
+# still load it, it is pure Python.
+try:
+    import websockets  # noqa: E402
+except ImportError:
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import websockets  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("itflow", os.path.join(HERE, "it-flow.py"))
+itflow = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(itflow)
+STACK = os.environ.get("RG_TEST_STACK", "")
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def redis(*args):
+    host, port = redis_url_parts(os.environ["RG_TEST_REDIS_URL"])
+    return subprocess.run(["redis-cli", "-h", host, "-p", str(port), *args], capture_output=True,
+                          text=True, timeout=10).stdout.strip()
+
+
+class Hub:
+    """One rg-notify process."""
+
+    def __init__(self, env, tag, prefix=None, **cfg):
+        need_env("RG_BIN_NOTIFY", "RG_TEST_REDIS_URL")
+        self.port, self.mport = free_port(), free_port()
+        self.prefix = prefix if prefix is not None else f"itn{os.getpid()}_{self.port}:"
+        self.env = dict(os.environ, RG_PG_URL=env.db.url, RG_AMQP_URL=env.vh.url,
+                        RG_REDIS_URL=os.environ["RG_TEST_REDIS_URL"],
+                        RG_NOTIFY_PORT=str(self.port), RG_NOTIFY_METRICS_PORT=str(self.mport),
+                        RG_NOTIFY_REDIS_PREFIX=self.prefix, RG_LOG_LEVEL="info")
+        for k, v in cfg.items():
+            self.env["RG_NOTIFY_" + k.upper()] = str(v)
+        self.log = open(os.path.join(env.tmp, f"notify-{tag}.log"), "ab")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([os.environ["RG_BIN_NOTIFY"]], env=self.env, stdout=self.log,
+                                     stderr=self.log, start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if http_get(self.mport, "/healthz")[0] == 200:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def metric(self, name):
+        st, text = http_get(self.mport, "/metrics")
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return None
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def url(self, **q):
+        qs = "&".join(f"{k}={v}" for k, v in q.items() if v is not None)
+        return f"ws://127.0.0.1:{self.port}/ws" + ("?" + qs if qs else "")
+
+    def session(self, uid):
+        """A session as rg-core writes it (core-auth.c): <prefix>sess:<sha256 hex> -> uid."""
+        tok = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        redis("SET", self.prefix + "sess:" + hashlib.sha256(tok.encode()).hexdigest(), str(uid),
+              "PX", "600000")
+        return tok
+
+    def stop(self, sig=signal.SIGTERM):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()
+
+
+async def connect(url, headers=None, **kw):
+    return await websockets.connect(url, subprotocols=["resumego.v1"], extra_headers=headers,
+                                    ping_interval=None, max_queue=None, open_timeout=10, **kw)
+
+
+async def recv(ws, timeout=10):
+    """The next message as JSON, or None on timeout."""
+    try:
+        return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    except asyncio.TimeoutError:
+        return None
+
+
+async def until_ready(ws, timeout=15):
+    """Messages up to `ready`: (messages, ready)."""
+    msgs = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = await recv(ws, max(0.1, deadline - time.time()))
+        if m is None:
+            break
+        if m.get("type") == "ready":
+            return msgs, m
+        msgs.append(m)
+    return msgs, None
+
+
+async def close_code(ws, timeout=10):
+    """Reads until the hub closes; returns (code, reason) or (None, None)."""
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.time()))
+    except websockets.ConnectionClosed as e:
+        return e.code, e.reason
+    except asyncio.TimeoutError:
+        pass
+    return None, None
+
+
+async def quiet(ws, secs):
+    """Messages that arrive within secs (a socket that should get nothing)."""
+    got = []
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        m = await recv(ws, max(0.05, deadline - time.time()))
+        if m is not None:
+            got.append(m)
+    return got
+
+
+class RawWS:
+    """A WebSocket client that can misbehave: not read, not answer pings, send bad frames."""
+
+    def __init__(self, port, path, rcvbuf=None):
+        self.s = socket.socket()
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.connect(("127.0.0.1", port))
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self.s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: resumego.v1\r\n\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            d = self.s.recv(4096)
+            if not d:
+                raise OSError("handshake: connection closed")
+            self.buf += d
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ")[1])
+
+    def send(self, payload, opcode=1, fin=True):
+        mask = secrets.token_bytes(4)
+        n = len(payload)
+        hdr = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            hdr += bytes([0x80 | n])
+        elif n < 65536:
+            hdr += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            hdr += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        self.s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _need(self, n, deadline):
+        while len(self.buf) < n:
+            self.s.settimeout(max(0.01, deadline - time.time()))
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+
+    def frame(self, timeout=10):
+        """(opcode, payload); EOFError when the hub hung up; socket.timeout on timeout."""
+        deadline = time.time() + timeout
+        self._need(2, deadline)
+        op, n = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+        off = 2
+        if n == 126:
+            self._need(4, deadline)
+            n, off = struct.unpack(">H", self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10, deadline)
+            n, off = struct.unpack(">Q", self.buf[2:10])[0], 10
+        self._need(off + n, deadline)
+        payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
+        return op, payload
+
+    def close(self):
+        self.s.close()
+
+
+def run_until_done(core, tok, runs, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = [core.request("GET", f"/api/v1/renders/{r}", token=tok).json.get("state") for r in runs]
+        if all(s in ("done", "failed") for s in states):
+            return states
+        time.sleep(0.2)
+    return None
+
+
+def make_resume(core, tok, i):
+    r = core.request("POST", "/api/v1/resumes", {"data": itflow.resume_doc(i)}, token=tok)
+    return r.json["id"]
+
+
+def pipeline_env(tag, ck):
+    """Database, vhost, rg-flow, rg-pdf and rg-core: the whole generation path."""
+    e = itflow.Env(tag, ck)
+    os.environ["RG_STORAGE"] = "fs://" + e.storage
+    flow, pdf = e.flow(), e.pdf()
+    ck.check(flow.start() and pdf.start(), "rg-flow and rg-pdf start")
+    core = Core(e.db.url)
+    return e, core
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+
+async def live(ck):
+    e, core = pipeline_env("nlive", ck)
+    hub = Hub(e, "live", prefix=core.prefix)
+    try:
+        ck.check(hub.start(), "rg-notify starts and is healthy")
+        ta, tb = core.user("owner@example.com"), core.user("other@example.com")
+        rid = make_resume(core, ta, 1)
+        a1 = await connect(hub.url(token=ta))
+        a2 = await connect(hub.url(), headers={"Cookie": f"theme=dark; rg_session={ta}"})
+        b1 = await connect(hub.url(), headers={"Authorization": f"Bearer {tb}"})
+        ck.eq(a1.subprotocol, "resumego.v1", "the hub speaks resumego.v1")
+        for name, ws in (("query token", a1), ("cookie", a2), ("Bearer", b1)):
+            msgs, ready = await until_ready(ws)
+            ck.check(ready is not None and msgs == [] and ready.get("last_id") == 0,
+                     f"{name}: authenticated, ready with last_id 0", (msgs, ready))
+        r = core.request("POST", f"/api/v1/resumes/{rid}/renders",
+                         {"theme": "modern", "paper": "a4", "locale": "en"}, token=ta)
+        ck.eq(r.status, 202, "render requested through the API")
+        run = r.json["run_id"]
+        got = {}
+        for name, ws in (("a1", a1), ("a2", a2)):
+            seq = []
+            deadline = time.time() + 90
+            while time.time() < deadline and not any(m.get("type") == "render.done" for m in seq):
+                m = await recv(ws, deadline - time.time())
+                if m is None:
+                    break
+                seq.append(m)
+            got[name] = seq
+        seq = got["a1"]
+        ck.eq([m.get("type") for m in seq], ["render.queued", "render.progress", "render.done"],
+              "the owner sees queued, progress, done live")
+        ck.eq([m.get("state") for m in seq], ["queued", "running", "done"], "states of the run")
+        ck.check(all(m.get("run_id") == run and m.get("resume_id") == rid for m in seq),
+                 "every message names the run and the resume", seq)
+        ck.eq(seq[-1].get("pdf_url") if seq else None, f"/api/v1/renders/{run}/pdf", "done carries the PDF link")
+        ids = [m.get("id") for m in seq]
+        ck.check(all(isinstance(i, int) for i in ids) and ids == sorted(ids) and len(set(ids)) == 3,
+                 "ids are increasing integers", ids)
+        db_ids = [int(x) for x in e.db.sql(f"SELECT id FROM notifications WHERE payload->>'run_id' = '{run}' ORDER BY id").split()]
+        ck.eq(ids, db_ids, "the ids are the notification rows'")
+        ck.check(all("at" in m and m["at"].endswith("Z") for m in seq), "every message has `at`")
+        ck.eq([m.get("id") for m in got["a2"]], ids, "the owner's second socket (cookie) gets the same")
+        ck.eq(await quiet(b1, 2), [], "another user's socket gets nothing")
+        pdf = core.request("GET", seq[-1]["pdf_url"], token=ta) if seq else None
+        ck.check(pdf is not None and pdf.status == 200 and pdf.body.startswith(b"%PDF-"),
+                 "the link in render.done serves the PDF")
+        await a1.send('{"type":"ping"}')
+        ck.eq((await recv(a1) or {}).get("type"), "pong", "ping is answered with pong")
+        ck.check((hub.metric("rg_notify_messages_out_total") or 0) >= 6, "messages_out counted")
+        ck.check((hub.metric("rg_notify_delivery_seconds_count{}") or 0) >= 6, "delivery latency observed")
+        ck.eq(hub.metric("rg_notify_connections"), 3, "connections gauge")
+        for ws in (a1, a2, b1):
+            await ws.close()
+    finally:
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        core.stop()
+        e.close()
+
+
+async def reconnect(ck):
+    e, core = pipeline_env("nrec", ck)
+    hub = Hub(e, "rec", prefix=core.prefix)
+    try:
+        ck.check(hub.start(), "rg-notify starts")
+        tok = core.user("away@example.com")
+        rids = [make_resume(core, tok, i) for i in range(3)]
+        ws = await connect(hub.url(token=tok))
+        _, ready = await until_ready(ws)
+        last = ready["last_id"] if ready else -1
+        await ws.close()
+        runs = []
+        for i, rid in enumerate(rids):
+            r = core.request("POST", f"/api/v1/resumes/{rid}/renders",
+                             {"theme": ["classic", "modern", "tech"][i], "paper": "a4", "locale": "en"}, token=tok)
+            runs.append(r.json.get("run_id"))
+        ck.eq(run_until_done(core, tok, runs), ["done"] * 3, "three renders finish while offline")
+        uid = int(e.db.sql("SELECT id FROM users WHERE email = 'away@example.com'"))
+        want = [int(x) for x in e.db.sql(f"SELECT id FROM notifications WHERE user_id = {uid} AND id > {last} ORDER BY id").split()]
+        ws = await connect(hub.url(token=tok, since=last))
+        msgs, ready = await until_ready(ws)
+        ids = [m.get("id") for m in msgs]
+        ck.eq(ids, want, "reconnect with since: every missed notification, in order, once")
+        ck.eq(sorted({m["run_id"] for m in msgs if m.get("type") == "render.done"}), sorted(runs),
+              "all three done messages")
+        ck.eq(len(want), 9, "three runs x (queued, progress, done)")
+        ck.check(ready is not None and ready.get("replayed") == 9 and ready.get("last_id") == want[-1],
+                 "ready after the replay: replayed 9, last_id the newest", ready)
+        ck.eq(await quiet(ws, 1.5), [], "nothing twice after the replay")
+        # the seam: a live message after the replay arrives once
+        r = core.request("POST", f"/api/v1/resumes/{rids[0]}/renders",
+                         {"theme": "elegant", "paper": "a4", "locale": "en"}, token=tok)
+        live_msgs = []
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(m.get("type") == "render.done" for m in live_msgs):
+            m = await recv(ws, deadline - time.time())
+            if m is None:
+                break
+            live_msgs.append(m)
+        ck.eq([m.get("type") for m in live_msgs], ["render.queued", "render.progress", "render.done"],
+              "then live, once")
+        ck.check(all(m["id"] > want[-1] for m in live_msgs), "live ids follow the replayed ones")
+        await ws.close()
+        # a client that was offline past the last message: since = newest -> nothing, ready
+        newest = live_msgs[-1]["id"] if live_msgs else 0
+        ws = await connect(hub.url(token=tok, since=newest))
+        msgs, ready = await until_ready(ws)
+        ck.check(msgs == [] and ready and ready["replayed"] == 0 and ready["last_id"] == newest,
+                 "since = newest: empty replay", (msgs, ready))
+        await ws.close()
+        # since from the auth message
+        ws = await connect(hub.url())
+        await ws.send(json.dumps({"type": "auth", "token": tok, "since": last}))
+        msgs, ready = await until_ready(ws)
+        ck.eq([m["id"] for m in msgs][:9], want, "since in the auth message replays too")
+        await ws.close()
+        # resync: an id never given out
+        ws = await connect(hub.url(token=tok, since=10 ** 15))
+        m = await recv(ws)
+        ck.check(m and m.get("type") == "resync" and m.get("reason") == "since_unknown"
+                 and m.get("last_id") == newest, "since beyond any id: resync since_unknown", m)
+        _, ready = await until_ready(ws)
+        ck.check(ready is not None, "ready follows resync")
+        await ws.close()
+        # too many missed: a hub with replay_max 5
+        small = Hub(e, "rec-small", prefix=core.prefix, replay_max=5)
+        ck.check(small.start(), "second hub (replay_max 5) starts")
+        ws = await connect(small.url(token=tok, since=last))
+        m = await recv(ws)
+        ck.check(m and m.get("type") == "resync" and m.get("reason") == "too_many" and m.get("last_id") == newest,
+                 "more than replay_max missed: resync too_many", m)
+        await ws.close()
+        small.stop()
+        # retention: a hub keeping 1 s deletes older rows; a since before them is too old
+        time.sleep(1.2)
+        short = Hub(e, "rec-ret", prefix=core.prefix, retention="1s", prune_interval="200ms")
+        ck.check(short.start(), "third hub (retention 1 s) starts")
+        deadline = time.time() + 10
+        while time.time() < deadline and int(e.db.sql(f"SELECT count(*) FROM notifications WHERE user_id = {uid}")):
+            time.sleep(0.1)
+        ck.eq(int(e.db.sql(f"SELECT count(*) FROM notifications WHERE user_id = {uid}")), 0,
+              "notifications past retention are deleted")
+        ws = await connect(short.url(token=tok, since=last))
+        m = await recv(ws)
+        ck.check(m and m.get("type") == "resync" and m.get("reason") == "since_too_old",
+                 "since before the retention window: resync since_too_old", m)
+        await ws.close()
+        short.stop()
+    finally:
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        core.stop()
+        e.close()
+
+
+async def hubs(ck):
+    e = itflow.Env("nhubs", ck)
+    flow = e.flow()
+    h1, h2 = Hub(e, "h1"), None
+    try:
+        ck.check(flow.start(), "rg-flow starts")
+        ck.check(h1.start(), "hub 1 starts")
+        h2 = Hub(e, "h2", prefix=h1.prefix)
+        ck.check(h2.start(), "hub 2 starts")
+        other = int(e.db.sql("INSERT INTO users (email, email_norm, password_hash) "
+                             "VALUES ('o@example.com', 'o@example.com', 'x') RETURNING id").split()[0])
+        tok, tok_o = h1.session(e.uid), h1.session(other)
+        w1 = await connect(h1.url(token=tok))
+        w2 = await connect(h2.url(token=tok))
+        wo = await connect(h2.url(token=tok_o))
+        for ws in (w1, w2, wo):
+            await until_ready(ws)
+        rid = e.add_resumes(1)
+        run = e.submit(rid)[0]
+        m1, m2 = await recv(w1, 20), await recv(w2, 20)
+        ck.check(m1 and m1.get("type") == "render.queued" and m1.get("run_id") == run,
+                 "the user's socket on hub 1 gets the message", m1)
+        ck.check(m2 is not None and m1 is not None and m2.get("id") == m1.get("id"),
+                 "the user's socket on hub 2 gets it too", m2)
+        ck.eq(await quiet(wo, 1.5), [], "another user on hub 2 gets nothing")
+        ck.check((h1.metric("rg_notify_messages_in_total") or 0) >= 1 and
+                 (h2.metric("rg_notify_messages_in_total") or 0) >= 1, "each hub consumed rg.notify")
+        # SIGTERM: every socket is closed with 1001 and the hub exits 0
+        h2.proc.send_signal(signal.SIGTERM)
+        code2, _ = await close_code(w2)
+        codeo, _ = await close_code(wo)
+        ck.eq((code2, codeo), (1001, 1001), "SIGTERM closes the hub's sockets with 1001")
+        ck.eq(h2.proc.wait(15), 0, "hub 2 exits 0 after SIGTERM")
+        ck.check(w1.open, "the other hub's socket stays open")
+        await w1.close()
+    finally:
+        ck.eq(h1.stop(), 0, "hub 1 stops cleanly")
+        if h2:
+            h2.stop()
+        e.close()
+
+
+async def broker(ck):
+    e = itflow.Env("nbroker", ck)
+    flow = e.flow()
+    hub = Hub(e, "broker")
+    try:
+        ck.check(flow.start(), "rg-flow starts")
+        ck.check(hub.start(), "rg-notify starts")
+        rid = e.add_resumes(1)
+        run = e.submit(rid)[0]
+        time.sleep(0.5)
+        tok = hub.session(e.uid)
+        ws = await connect(hub.url(token=tok, since=0))
+        msgs, ready = await until_ready(ws)
+        start = ready["last_id"] if ready else 0
+        n = int(os.environ.get("RG_NOTIFY_TEST_N", "300"))
+        done = threading.Event()
+
+        def produce():
+            # the production path: flow_notify writes the row and the outbox message in one
+            # transaction; rg-flow relays it to rg.notify
+            for i in range(n):
+                e.db.sql(f"SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'; "
+                         "SELECT pg_notify('rg_outbox', '')")
+                time.sleep(0.01)
+            done.set()
+
+        def restart():
+            time.sleep(0.8)
+            itflow.rabbitctl("stop_app")
+            time.sleep(1.5)
+            itflow.rabbitctl("start_app")
+            itflow.rabbitctl("await_startup")
+
+        tp, tr = threading.Thread(target=produce), threading.Thread(target=restart)
+        tp.start()
+        tr.start()
+        got = []
+        deadline = time.time() + 120
+        want = None
+        while time.time() < deadline:
+            m = await recv(ws, 0.5)
+            if m is not None:
+                got.append(m)
+                continue
+            if done.is_set() and not tr.is_alive():
+                want = [int(x) for x in e.db.sql(
+                    f"SELECT id FROM notifications WHERE user_id = {e.uid} AND id > {start} ORDER BY id").split()]
+                if len([m for m in got if "id" in m]) >= len(want):
+                    break
+        tp.join()
+        tr.join()
+        ids = [m["id"] for m in got if "id" in m]
+        ck.eq(len(want or []), n, "every notification was committed")
+        ck.eq(sorted(set(ids)), want, "every committed notification arrived despite the broker restart")
+        ck.eq(len(ids), len(set(ids)), "none twice")
+        ck.eq(ids, sorted(ids), "in order")
+        ck.check((hub.metric("rg_notify_broker_reconnects_total") or 0) >= 1, "the hub reconnected to the broker")
+        ck.check(ws.open, "the socket survived the broker restart")
+        await ws.close()
+    finally:
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        e.close()
+
+
+async def abuse(ck):
+    e = itflow.Env("nabuse", ck)
+    flow = e.flow()
+    hub = Hub(e, "abuse", auth_timeout="1s", ping_interval="1s", idle_timeout="3s",
+              max_connections=5, max_per_user=3, queue_max=64, queue_bytes="64KiB",
+              session_recheck="500ms", close_grace="15s")
+    try:
+        ck.check(flow.start(), "rg-flow starts")
+        ck.check(hub.start(), "rg-notify starts")
+        tok = hub.session(e.uid)
+
+        async def expect_close(ws, code, what, send=None):
+            if send is not None:
+                await ws.send(send)
+            got, reason = await close_code(ws, 5)
+            ck.eq(got, code, what + f" ({reason})")
+
+        # unauthenticated
+        ws = await connect(hub.url())
+        t0 = time.time()
+        await expect_close(ws, 4401, "no credentials: closed 4401 after auth_timeout")
+        ck.check(0.8 <= time.time() - t0 < 4, "after about auth_timeout", time.time() - t0)
+        await expect_close(await connect(hub.url(token="abc")), 4401, "malformed token: 4401")
+        await expect_close(await connect(hub.url(token="A" * 43)), 4401, "unknown session: 4401")
+        await expect_close(await connect(hub.url(), headers={"Cookie": "rg_session=" + "B" * 43}), 4401,
+                           "unknown session in the cookie: 4401")
+        await expect_close(await connect(hub.url()), 4401, "a message before auth: 4401", '{"type":"ping"}')
+        await expect_close(await connect(hub.url()), 4401, "auth message with a bad token: 4401",
+                           '{"type":"auth","token":"nope"}')
+        ws = await connect(hub.url())
+        await ws.send(json.dumps({"type": "auth", "token": tok}))
+        _, ready = await until_ready(ws)
+        ck.check(ready is not None, "auth message with a good token: ready")
+        await ws.close()
+        for path in ("/other", "/ws/x"):
+            try:
+                await (await websockets.connect(f"ws://127.0.0.1:{hub.port}{path}?token={tok}",
+                                                subprotocols=["resumego.v1"], open_timeout=5)).close()
+                ck.check(False, f"upgrade on {path} refused")
+            except (websockets.InvalidHandshake, OSError):
+                ck.check(True, f"upgrade on {path} refused")
+        try:
+            await (await websockets.connect(hub.url(token=tok), subprotocols=["other.v9"], open_timeout=5)).close()
+            ck.check(False, "an unknown subprotocol is refused")
+        except (websockets.InvalidHandshake, OSError):
+            ck.check(True, "an unknown subprotocol is refused")
+
+        # malformed and oversized
+        async def authed(**q):
+            w = await connect(hub.url(token=tok, **q))
+            await until_ready(w)
+            return w
+        await expect_close(await authed(), 4400, "not JSON: 4400", "hello")
+        await expect_close(await authed(), 4400, "not an object: 4400", "[1,2]")
+        await expect_close(await authed(), 4400, "unknown type: 4400", '{"type":"subscribe"}')
+        await expect_close(await authed(), 1003, "binary frame: 1003", b'{"type":"ping"}')
+        await expect_close(await connect(hub.url(token=tok, since="x1")), 4400, "since not a number: 4400")
+        big = json.dumps({"type": "ping", "pad": "x" * 5000})
+        await expect_close(await authed(), 1009, "a 5 KB message: 1009", big)
+        w = await authed()
+        await w.send(json.dumps({"type": "ping", "pad": "y" * 3900}))
+        ck.eq((await recv(w) or {}).get("type"), "pong", "a message just under max_message is fine")
+        await w.send(["x" * 2000, "y" * 2000, "z" * 2000])  # fragmented, 6 KB in all
+        got, _ = await close_code(w, 5)
+        ck.eq(got, 1009, "a fragmented message over max_message: 1009")
+        raw = RawWS(hub.port, f"/ws?token={tok}")
+        raw.frame()  # ready
+        raw.send(b'{"type":"ping","x":"\xff\xfe"}')
+        op, payload = raw.frame()
+        ck.eq((op, struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None), (8, 1007),
+              "invalid UTF-8: 1007")
+        raw.close()
+
+        # limits: 3 sockets per user, 5 in all
+        mine = [await authed() for _ in range(3)]
+        await expect_close(await connect(hub.url(token=tok)), 4429, "a 4th socket of one user: 4429")
+        other = int(e.db.sql("INSERT INTO users (email, email_norm, password_hash) "
+                             "VALUES ('y@example.com', 'y@example.com', 'x') RETURNING id").split()[0])
+        toky = hub.session(other)
+        ys = [await authed_as(hub, toky) for _ in range(2)]
+        await expect_close(await connect(hub.url(token=toky)), 1013, "past max_connections: 1013")
+        # the session ends (logout): the user's sockets close with 4401
+        redis("DEL", hub.prefix + "sess:" + hashlib.sha256(toky.encode()).hexdigest())
+        for y in ys:
+            got, reason = await close_code(y, 5)
+            ck.eq(got, 4401, f"session ended: 4401 ({reason})")
+        for w in mine:
+            await w.close()
+        await asyncio.sleep(0.3)
+
+        # idle: a peer that never answers pings is dropped after idle_timeout; a healthy
+        # client (answers pings) stays
+        healthy = await websockets.connect(hub.url(token=tok), subprotocols=["resumego.v1"], ping_interval=None)
+        raw = RawWS(hub.port, f"/ws?token={tok}")
+        t0, ops = time.time(), []
+        try:
+            while time.time() - t0 < 10:
+                ops.append(raw.frame(10)[0])
+        except EOFError:
+            pass
+        except socket.timeout:
+            ops.append("timeout")
+        took = time.time() - t0
+        ck.check(9 in ops and "timeout" not in ops and 2 <= took <= 7,
+                 "a peer that never answers pings is hung up on after idle_timeout", (ops, took))
+        raw.close()
+        ck.check(healthy.open, "a client that answers pings stays connected past idle_timeout")
+        await healthy.close()
+
+        # slow client: stops reading; the hub closes it with 1008 and its memory stays bounded.
+        # A hub with the default ping/idle timers: a client that does not read does not
+        # answer pings either, and the idle timer above would cut it first.
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        hub = Hub(e, "slow", queue_max=64, queue_bytes="512KiB", close_grace="15s")
+        ck.check(hub.start(), "rg-notify (default timers) starts")
+        tok = hub.session(e.uid)
+        rss0 = hub.rss_kb()
+        slow = RawWS(hub.port, f"/ws?token={tok}", rcvbuf=4096)
+        op, payload = slow.frame()
+        ck.check(op == 1 and b"ready" in payload, "slow client: ready")
+        fast = await connect(hub.url(token=tok))
+        await until_ready(fast)
+        n = 1000
+
+        def produce():
+            # 1000 render.failed messages with an 8 KB error text (8 MB in all, past what
+            # the kernel buffers of the connection hold), as flow_notify writes them: the
+            # notification row and its outbox message in one transaction.  A steady stream
+            # (20 per transaction), not one burst: a burst for one user larger than
+            # queue_max would close even a client that reads (docs/notify.md, limits).
+            for _ in range(n // 20):
+                e.db.sql(
+                    "WITH k AS (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id "
+                    "FROM generate_series(1, 20)), m AS (SELECT id, jsonb_build_object('id', id, "
+                    "'type', 'render.failed', 'state', 'failed', 'error', jsonb_build_object("
+                    "'code', 'x', 'message', repeat('x', 8000), 'retryable', false), 'at', now()) AS p FROM k), "
+                    f"i AS (INSERT INTO notifications (id, user_id, kind, payload) SELECT id, {e.uid}, "
+                    "'render.failed', p FROM m) INSERT INTO outbox (exchange, routing_key, message_id, payload) "
+                    f"SELECT 'rg.notify', 'user.{e.uid}', 'notify:' || id, p::text FROM m; "
+                    "SELECT pg_notify('rg_outbox', '')")
+        tp = threading.Thread(target=produce)
+        tp.start()
+        fast_got = 0
+        deadline = time.time() + 60
+        while time.time() < deadline and fast_got < n:
+            m = await recv(fast, 5)
+            if m is None:
+                break
+            fast_got += m.get("type") == "render.failed"
+        tp.join()
+        ck.check(fast_got >= n, "a client that reads gets every message meanwhile", fast_got)
+        deadline = time.time() + 20
+        while time.time() < deadline and not hub.metric('rg_notify_closed_total{reason="slow"}'):
+            await asyncio.sleep(0.1)
+        ck.eq(hub.metric('rg_notify_closed_total{reason="slow"}'), 1, "the slow client was closed")
+        rss1 = hub.rss_kb()
+        ck.check(rss1 - rss0 < 16 * 1024, "hub memory stays bounded", (rss0, rss1))
+        code, frames = None, 0
+        try:
+            while True:
+                op, payload = slow.frame(10)
+                frames += 1
+                if op == 8:
+                    code = struct.unpack(">H", payload[:2])[0]
+                    break
+        except (EOFError, socket.timeout):
+            pass
+        ck.eq(code, 1008, f"the slow client reads its close: 1008 (after {frames} frames)")
+        ck.check(frames < n, "it did not get everything buffered", frames)
+        slow.close()
+        await fast.close()
+    finally:
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        e.close()
+
+
+async def authed_as(hub, tok):
+    w = await connect(hub.url(token=tok))
+    await until_ready(w)
+    return w
+
+
+def main():
+    need_env("RG_TEST_PG_URL", "RG_TEST_AMQP_URL", "RG_TEST_REDIS_URL", "RG_TEST_STACK", "RG_BIN_NOTIFY")
+    ck = Checker()
+    fn = {"live": live, "reconnect": reconnect, "hubs": hubs, "broker": broker, "abuse": abuse}[sys.argv[1]]
+    asyncio.run(fn(ck))
+    ck.finish()
+
+
+if __name__ == "__main__":
+    main()
