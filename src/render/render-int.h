@@ -170,6 +170,22 @@ struct render_op *render_page_push(struct render_page *p, enum render_op_kind ki
 
 struct render_ctx; /* layout state, render-layout.c */
 
+/* One line of a paragraph broken by render_wrap_breaks(). */
+struct render_wline {
+    int uline;       /* line of the unwrapped layout (a paragraph) */
+    int start, end;  /* byte range of the text */
+    int last;        /* the paragraph's last line */
+    int trail_white; /* a wrapped line ending in white space */
+    int last_adv;    /* a wrapped line: its last glyph's advance when shaped alone */
+};
+
+/* Breaks the unwrapped (no width set) layout l into lines `width` points wide, as pango
+ * 1.50 would with PANGO_WRAP_WORD_CHAR, from l's one shaping (render-layout.c explains
+ * why).  Returns the number of lines and stores their ranges in *ret (caller frees with
+ * rg_free), or -1 without touching *ret when l is not one this breaker handles (right to
+ * left, tabs, runs of different line heights, a break it cannot measure ...). */
+int render_wrap_breaks(PangoLayout *l, double width, struct render_wline **ret);
+
 /* Lays the document out into pages (render-layout.c). */
 int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_theme *t,
                   const struct render_locale *loc, const struct rg_render_opts *opts,

@@ -332,23 +332,13 @@ static int layout_lines(PangoLayout *l, struct line_box **ret)
  * itself would draw wherever shaping does not cross the break (it never does at a space
  * or between Latin letters).  Anything else is left to pango. */
 
-struct wline {
-    int uline;      /* line of the unwrapped layout (a paragraph) */
-    int start, end; /* byte range of the text */
-    int last;       /* the paragraph's last line */
-    int trail_white; /* a wrapped line ending in white space */
-    int last_adv;    /* a wrapped line: its last glyph's advance when shaped alone */
-};
-
-/* Breaks the unwrapped layout l at `width` points.  Returns the number of lines with
- * their ranges in *ret (caller frees), or -1 when this layout is not for this breaker. */
-static int wrap_breaks(PangoLayout *l, double width, struct wline **ret)
+int render_wrap_breaks(PangoLayout *l, double width, struct render_wline **ret)
 {
     const char *text = pango_layout_get_text(l);
     int W = (int)(width * PANGO_SCALE), nattrs = 0, nchars, n = 0, cap = 8, uline = 0;
     const PangoLogAttr *la;
     int *lw = NULL, *boff = NULL, *sp = NULL;
-    struct wline *v = NULL;
+    struct render_wline *v = NULL;
     PangoRectangle ref = {0, 0, 0, 0};
     int have_ref = 0;
 
@@ -481,7 +471,7 @@ fail:
 /* The glyph pieces of the unwrapped line `ul` that fall in [start, end), their x offsets
  * moved by the width of the pieces before them, and the line's width with trailing
  * white space of a wrapped line excluded (as pango measures it). */
-static PangoGlyphItem **wrap_pieces(PangoLayout *l, const struct wline *wl, int *ret_n,
+static PangoGlyphItem **wrap_pieces(PangoLayout *l, const struct render_wline *wl, int *ret_n,
                                     int *ret_width)
 {
     const char *text = pango_layout_get_text(l);
@@ -550,7 +540,7 @@ static PangoGlyphItem **wrap_pieces(PangoLayout *l, const struct wline *wl, int 
     return v;
 }
 
-/* Line boxes of l as it will be drawn at `width`: broken by wrap_breaks() when it can
+/* Line boxes of l as it will be drawn at `width`: broken by render_wrap_breaks() when it can
  * (then *ret_pieces holds each line's glyph pieces and counts, caller frees), else by
  * pango (the width is set on l; *ret_pieces is NULL). */
 struct wrapped {
@@ -561,7 +551,7 @@ struct wrapped {
 static int wrap_lines(PangoLayout *l, double width, struct line_box **ret,
                       struct wrapped **ret_pieces)
 {
-    struct wline *wl = NULL;
+    struct render_wline *wl = NULL;
     PangoRectangle lr;
     int n = -1;
 
@@ -569,7 +559,7 @@ static int wrap_lines(PangoLayout *l, double width, struct line_box **ret,
     if (pango_layout_get_width(l) < 0 && width > 0) {
         pango_layout_get_extents(l, NULL, &lr);
         if (lr.width > (int)(width * PANGO_SCALE)) {
-            n = wrap_breaks(l, width, &wl);
+            n = render_wrap_breaks(l, width, &wl);
             if (n < 0)
                 pango_layout_set_width(l, (int)(width * PANGO_SCALE));
         }
@@ -577,7 +567,7 @@ static int wrap_lines(PangoLayout *l, double width, struct line_box **ret,
     if (n < 0)
         return layout_lines(l, ret);
 
-    /* Every line has the height and baseline of the unwrapped lines (wrap_breaks checked
+    /* Every line has the height and baseline of the unwrapped lines (render_wrap_breaks checked
      * that all runs share one logical extent). */
     struct line_box *ub;
     int nu = layout_lines(l, &ub);

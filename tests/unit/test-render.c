@@ -1,5 +1,6 @@
-/* Unit tests of the renderer's data handling (themes, locales) and of rg_render_pdf's
- * argument checking.  The PDFs themselves are checked by the integration tests. */
+/* Unit tests of the renderer's data handling (themes, locales), of rg_render_pdf's
+ * argument checking and of its line breaker against pango's.  The PDFs themselves are
+ * checked by the integration tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,12 +181,97 @@ static void test_render_args(void **state)
     rg_renderer_free(r);
 }
 
+/* The renderer's own line breaking (render_wrap_breaks) must break every paragraph
+ * exactly where pango does, for every theme font, size and width, including the cases
+ * that trip a naive breaker: kerning between a line's last glyph and the next line's
+ * first (pango measures a line shaped on its own), hyphenated compounds, long tokens
+ * broken between characters, a bold prefix (two runs), several paragraphs. */
+static void test_wrap_breaks_agree_with_pango(void **state)
+{
+    static const char *const fonts[] = {"Noto Serif", "Noto Sans", "Liberation Sans", "Lato",
+                                        "Carlito", "EB Garamond 12"};
+    static const double sizes[] = {8.5, 9.5, 11};
+    static const char *const texts[] = {
+        "Received awards from Web Marketing Association and The American Business Awards for "
+        "work done on Edison.com website",
+        "Journalismus habe ich an einer Ruby-on-Rails-Anwendung gearbeitet, die Messenger wie "
+        "WhatsApp, Telegram, Signal, Threema und E-Mail integriert, damit Redaktionen Menschen "
+        "erreichen.",
+        "Took over AVAILABILITY, Tokyo, Yokohama, Venice. \"Quoted\" text, LTV/WACC, T. Y. "
+        "Wang; AWAY We Vow To Pay Tax.",
+        "https://example.com/a/very/long/path/without/any/spaces/that/must/break/somewhere/"
+        "between/characters?query=value&other=thing",
+        "Languages: English (native), Deutsch (fließend), Français, Español, Português, "
+        "Italiano, Nederlands, Polski",
+        "First paragraph of a summary that is long enough to wrap over a line or two.\nSecond "
+        "paragraph, also long enough to need a line break somewhere in the middle of it.",
+        "Supercalifragilisticexpialidociousandevenlongerwordwithoutanybreakopportunity at all",
+    };
+    PangoFontMap *fm = pango_cairo_font_map_new();
+    PangoContext *pc = pango_font_map_create_context(fm);
+    long checked = 0, lines = 0;
+    (void)state;
+    pango_cairo_context_set_resolution(pc, 72);
+    pango_context_set_round_glyph_positions(pc, FALSE);
+    for (size_t f = 0; f < RG_ARRAY_SIZE(fonts); f++)
+        for (size_t z = 0; z < RG_ARRAY_SIZE(sizes); z++)
+            for (size_t t = 0; t < RG_ARRAY_SIZE(texts); t++) {
+                PangoFontDescription *fd = pango_font_description_from_string(fonts[f]);
+                PangoLayout *l = pango_layout_new(pc);
+                PangoAttrList *al = pango_attr_list_new();
+                pango_font_description_set_absolute_size(fd, sizes[z] * PANGO_SCALE);
+                pango_layout_set_font_description(l, fd);
+                pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+                pango_layout_set_text(l, texts[t], -1);
+                pango_attr_list_insert(al, pango_attr_font_features_new("liga=0,clig=0"));
+                pango_attr_list_insert(al, pango_attr_insert_hyphens_new(FALSE));
+                if (t == 4) {
+                    PangoAttribute *a = pango_attr_weight_new(PANGO_WEIGHT_BOLD);
+                    a->start_index = 0;
+                    a->end_index = 10;
+                    pango_attr_list_insert(al, a);
+                }
+                pango_layout_set_attributes(l, al);
+                for (double w = 40; w <= 500; w += 3.7) {
+                    struct render_wline *v = NULL;
+                    int n = render_wrap_breaks(l, w, &v);
+                    if (n < 0)
+                        continue;
+                    PangoLayout *ref = pango_layout_copy(l);
+                    pango_layout_set_width(ref, (int)(w * PANGO_SCALE));
+                    if (n != pango_layout_get_line_count(ref))
+                        fail_msg("%s %.1f \"%.30s\" at %.1f: %d lines, pango %d", fonts[f],
+                                 sizes[z], texts[t], w, n, pango_layout_get_line_count(ref));
+                    for (int i = 0; i < n; i++) {
+                        PangoLayoutLine *pl = pango_layout_get_line_readonly(ref, i);
+                        if (pl->start_index != v[i].start)
+                            fail_msg("%s %.1f \"%.30s\" at %.1f: line %d starts at %d, pango "
+                                     "%d",
+                                     fonts[f], sizes[z], texts[t], w, i, v[i].start,
+                                     pl->start_index);
+                    }
+                    checked++;
+                    lines += n;
+                    g_object_unref(ref);
+                    rg_free(v);
+                }
+                pango_attr_list_unref(al);
+                g_object_unref(l);
+                pango_font_description_free(fd);
+            }
+    /* The breaker must have taken most of these on, not left them all to pango. */
+    assert_true(checked > 1000);
+    assert_true(lines > 3 * checked);
+    g_object_unref(pc);
+    g_object_unref(fm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_theme_defaults), cmocka_unit_test(test_theme_errors),
         cmocka_unit_test(test_shipped_themes), cmocka_unit_test(test_locales),
-        cmocka_unit_test(test_render_args),
+        cmocka_unit_test(test_render_args), cmocka_unit_test(test_wrap_breaks_agree_with_pango),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
