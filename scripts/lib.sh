@@ -27,6 +27,9 @@ PKGS_FLOW="rabbitmq-server librabbitmq-dev libcurl4-openssl-dev libssl-dev nodej
 # rg-notify: libwebsockets; python3-websockets is the WebSocket client of its tests and
 # of the README's "watch a generation live".
 PKGS_NOTIFY="libwebsockets-dev libhiredis-dev python3-websockets"
+# The web app (web/, docs/web.md): Caddy is the edge (also in PKGS_CORE); the browser tests
+# drive Debian's Chromium through playwright-core (never a downloaded browser).
+PKGS_WEB="caddy chromium chromium-driver"
 
 # Installs the packages named in "$@" that are not installed yet.  Quick (one dpkg-query)
 # when everything is present; runs `apt-get update` at most once per call.
@@ -56,4 +59,28 @@ build_tree() {
         meson configure "$ROOT/$dir" "$@" >/dev/null 2>&1 || true
     fi
     ninja -C "$ROOT/$dir" >/dev/null || { ninja -C "$ROOT/$dir"; die "build failed"; }
+}
+
+# The web app's npm packages: `npm ci` from web/package-lock.json when node_modules is
+# missing or older than the lockfile.
+web_deps() {
+    local w=$ROOT/web
+    if [ ! -f "$w/node_modules/.package-lock.json" ] || [ "$w/package-lock.json" -nt "$w/node_modules/.package-lock.json" ]; then
+        say "installing the web app's npm packages (npm ci in web/)"
+        (cd "$w" && npm ci --no-audit --no-fund >/dev/null) || die "npm ci failed in web/"
+    fi
+}
+
+# Builds the static web app into web/out (and its CSP into web/out.csp) when a source file
+# is newer than the last build.
+web_build() {
+    local w=$ROOT/web
+    web_deps
+    if [ -f "$w/out.csp" ] && [ -f "$w/out/index.html" ] &&
+        [ -z "$(find "$w/app" "$w/components" "$w/lib" "$w/scripts" "$w/package-lock.json" "$w/next.config.ts" \
+                "$w/postcss.config.mjs" "$w/tsconfig.json" -newer "$w/out.csp" -print -quit 2>/dev/null)" ]; then
+        return 0
+    fi
+    say "building the web app (next build, static export to web/out)"
+    (cd "$w" && NEXT_TELEMETRY_DISABLED=1 npm run build >"$w/.build.log" 2>&1) || { tail -40 "$w/.build.log" >&2; die "web build failed (web/.build.log)"; }
 }

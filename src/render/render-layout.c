@@ -1505,6 +1505,33 @@ static int in_list(char *const *v, size_t n, const char *s)
     return 0;
 }
 
+/* The sections of one column in the order the resume asks for: `meta.sectionOrder` (an
+ * array of section names, written by the web editor) refills the places of the sections it
+ * names, in its order; the sections it does not name keep their places in the theme's order.
+ * Without it (or with nothing usable in it) the theme's order stands. */
+static void order_sections(const json_t *doc, char *const *in, size_t n, const char **out)
+{
+    const json_t *order = rg_json_arr(rg_json_obj(doc, "meta"), "sectionOrder");
+    const char *named[RENDER_MAX_SECTIONS];
+    size_t nn = 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i];
+    for (size_t k = 0; order && k < json_array_size(order); k++) {
+        const char *s = json_string_value(json_array_get(order, k));
+        int dup = 0;
+        for (size_t j = 0; s && j < nn; j++)
+            dup |= !strcmp(named[j], s);
+        if (s && !dup && in_list(in, n, s) && nn < RENDER_MAX_SECTIONS)
+            named[nn++] = s;
+    }
+    for (size_t i = 0, k = 0; i < n && nn; i++)
+        for (size_t j = 0; j < nn; j++)
+            if (!strcmp(in[i], named[j])) {
+                out[i] = named[k++];
+                break;
+            }
+}
+
 static PangoContext *mk_context(struct rg_renderer *r, PangoLanguage *lang, PangoDirection dir)
 {
     PangoContext *pc = pango_font_map_create_context(r->fontmap);
@@ -1583,9 +1610,12 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
     c.col = &c.main;
     int contact_in_side = two && in_list(t->sidebar_sections, t->nsidebar, "contact");
     header(&c, !contact_in_side);
+    const char *main_order[RENDER_MAX_SECTIONS], *side_order[RENDER_MAX_SECTIONS];
+    order_sections(doc, t->sections, t->nsections, main_order);
+    order_sections(doc, t->sidebar_sections, t->nsidebar, side_order);
     for (size_t i = 0; i < t->nsections; i++)
-        if (!two || !in_list(t->sidebar_sections, t->nsidebar, t->sections[i]))
-            section(&c, t->sections[i], c.main.n ? t->sp_section : 0);
+        if (!two || !in_list(t->sidebar_sections, t->nsidebar, main_order[i]))
+            section(&c, main_order[i], c.main.n ? t->sp_section : 0);
     if (two) {
         c.col = &c.side;
         if (t->c_header_bg.set && c.header_h > 0) {
@@ -1594,7 +1624,7 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
             sp->h = c.header_h + t->sp_section * 0.8 + t->sp_section;
         }
         for (size_t i = 0; i < t->nsidebar; i++)
-            section(&c, t->sidebar_sections[i], c.side.n ? t->sp_section : 0);
+            section(&c, side_order[i], c.side.n ? t->sp_section : 0);
     }
 
     out->page_w = c.page_w;

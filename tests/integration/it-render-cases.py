@@ -894,7 +894,35 @@ def case25():
     R.note("25: peak child RSS %.1f MB; 50 concurrent renders in %.1fs" % (peak_kb / 1024.0, dt))
 
 
-CASE_FUNCS = [("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
+def case_order():
+    """meta.sectionOrder (written by the web editor) reorders the sections in every theme;
+    sections it does not name keep their places; junk in it is ignored."""
+    base = {"basics": {"name": "Order Test", "summary": "Summary line Qz"},
+            "work": [{"name": "WorkCoQz", "position": "Dev"}], "education": [{"institution": "EduUniQz"}],
+            "projects": [{"name": "ProjQz"}], "languages": [{"language": "LangQz"}]}
+    words = ["WorkCoQz", "EduUniQz", "ProjQz"]
+
+    def order_in(pdf):
+        t = C.pdftotext(pdf, "-raw")
+        return sorted((t.find(w), w) for w in words if t.find(w) >= 0)
+
+    plain = all_themes(base, name="order-plain")
+    want = ["EduUniQz", "ProjQz", "WorkCoQz"]
+    doc = dict(base, meta={"sectionOrder": ["education", 7, "projects", "education", "nope", "work"]})
+    res = all_themes(doc, name="order")
+    for th in THEMES:
+        pdf, rc, err = res[th]
+        if not rendered_ok("order/%s" % th, pdf, rc, err):
+            continue
+        got = [w for _, w in order_in(pdf)]
+        R.check("order/%s: sections follow meta.sectionOrder" % th, got == want, got)
+        p0, p1 = C.pdftotext(plain[th][0], "-raw"), C.pdftotext(pdf, "-raw")
+        if p0.find("LangQz") > max(p0.find(w) for w in words):
+            R.check("order/%s: a section it does not name keeps its place" % th,
+                    p1.find("LangQz") > max(p1.find(w) for w in words), p1.find("LangQz"))
+
+
+CASE_FUNCS = [("order", case_order), ("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
               ("09", case09), ("11", case11), ("12", case12), ("13", case13), ("15", case15), ("16", case16),
               ("18", case18), ("20", case20), ("21", case21), ("23", case23), ("24", case24), ("25", case25)]
 

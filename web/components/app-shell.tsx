@@ -1,0 +1,95 @@
+"use client";
+import * as React from "react";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { LogOut, UserRound, LayoutGrid } from "lucide-react";
+import { Logo } from "@/components/logo";
+import { Button } from "@/components/ui/button";
+import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuSeparator, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
+import { useSession } from "@/lib/session";
+
+/** Loads the session; sends a signed-out visitor to the sign-in page and back here after. */
+export function useRequireAuth() {
+  const router = useRouter();
+  const { status, load } = useSession();
+  React.useEffect(() => {
+    if (status === "unknown") void load();
+  }, [status, load]);
+  React.useEffect(() => {
+    if (status === "out") {
+      const next = window.location.pathname + window.location.search;
+      router.replace("/login?next=" + encodeURIComponent(next));
+    }
+  }, [status, router]);
+  return status === "in";
+}
+
+export function UserMenu() {
+  const { user, signOut } = useSession();
+  const router = useRouter();
+  if (!user) return null;
+  const initial = (user.name || user.email || "?").trim().charAt(0).toUpperCase();
+  return (
+    <DropdownMenu>
+      <DropdownMenuTrigger asChild>
+        <Button variant="ghost" size="icon" aria-label={"Account menu for " + (user.name || user.email)} className="rounded-full">
+          <span aria-hidden="true" className="grid size-8 place-items-center rounded-full bg-accent font-semibold text-accent-foreground">
+            {initial}
+          </span>
+        </Button>
+      </DropdownMenuTrigger>
+      <DropdownMenuContent align="end">
+        <DropdownMenuLabel>
+          <div className="truncate">{user.name || "Your account"}</div>
+          <div className="truncate text-xs font-normal text-muted-foreground">{user.email}</div>
+        </DropdownMenuLabel>
+        <DropdownMenuSeparator />
+        <DropdownMenuItem onSelect={() => router.push("/dashboard")}>
+          <LayoutGrid aria-hidden="true" /> Resumes
+        </DropdownMenuItem>
+        <DropdownMenuItem onSelect={() => router.push("/account")}>
+          <UserRound aria-hidden="true" /> Account
+        </DropdownMenuItem>
+        <DropdownMenuSeparator />
+        <DropdownMenuItem
+          onSelect={async () => {
+            await signOut();
+            router.replace("/login");
+          }}
+        >
+          <LogOut aria-hidden="true" /> Sign out
+        </DropdownMenuItem>
+      </DropdownMenuContent>
+    </DropdownMenu>
+  );
+}
+
+export function AppHeader({ children }: { children?: React.ReactNode }) {
+  return (
+    <header className="sticky top-0 z-40 border-b bg-card/95 backdrop-blur">
+      <div className="mx-auto flex h-14 max-w-6xl items-center gap-3 px-4">
+        <Logo href="/dashboard" />
+        <nav aria-label="Main" className="ml-4 hidden sm:block">
+          <Link href="/dashboard" className="rounded-md px-2 py-1 text-sm text-muted-foreground hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50 outline-none">
+            Resumes
+          </Link>
+        </nav>
+        <div className="ml-auto flex items-center gap-2">
+          {children}
+          <UserMenu />
+        </div>
+      </div>
+    </header>
+  );
+}
+
+export function PageLoading({ label = "Loading" }: { label?: string }) {
+  return (
+    <div role="status" aria-live="polite" className="grid min-h-[50vh] place-items-center text-sm text-muted-foreground">
+      <div className="flex items-center gap-3">
+        <span aria-hidden="true" className="size-4 animate-spin rounded-full border-2 border-primary border-t-transparent" />
+        {label}…
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,270 @@
+// The JSON Resume (v1.0.0) sections as forms, and pure operations on a resume document.
+// Every operation returns a new document (the store keeps them immutable) and never drops
+// keys it does not know: unknown keys survive every edit.
+import type { FieldKind } from "./forms";
+
+export type ResumeDoc = Record<string, unknown>;
+export type FieldDef = { key: string; label: string; kind: FieldKind; placeholder?: string; wide?: boolean };
+export type SectionDef = { key: string; label: string; entry: string; fields: FieldDef[]; title: (e: Record<string, unknown>) => string };
+
+export const BASICS_FIELDS: FieldDef[] = [
+  { key: "name", label: "Full name", kind: "text" },
+  { key: "label", label: "Headline", kind: "text", placeholder: "e.g. Software Engineer" },
+  { key: "email", label: "E-mail", kind: "email" },
+  { key: "phone", label: "Phone", kind: "phone" },
+  { key: "url", label: "Website", kind: "url", placeholder: "https://" },
+  { key: "image", label: "Photo URL", kind: "url" },
+  { key: "summary", label: "Summary", kind: "textarea", wide: true },
+];
+export const LOCATION_FIELDS: FieldDef[] = [
+  { key: "address", label: "Address", kind: "text", wide: true },
+  { key: "postalCode", label: "Postal code", kind: "text" },
+  { key: "city", label: "City", kind: "text" },
+  { key: "region", label: "Region", kind: "text" },
+  { key: "countryCode", label: "Country code", kind: "country", placeholder: "US" },
+];
+export const PROFILE_FIELDS: FieldDef[] = [
+  { key: "network", label: "Network", kind: "text", placeholder: "GitHub" },
+  { key: "username", label: "Username", kind: "text" },
+  { key: "url", label: "Profile URL", kind: "url", wide: true },
+];
+
+const str = (v: unknown) => (typeof v === "string" ? v : "");
+const join = (...p: unknown[]) => p.map(str).filter(Boolean).join(" · ");
+
+const dates: FieldDef[] = [
+  { key: "startDate", label: "Start date", kind: "date", placeholder: "2021-06" },
+  { key: "endDate", label: "End date", kind: "date", placeholder: "empty = present" },
+];
+
+export const SECTIONS: SectionDef[] = [
+  {
+    key: "work", label: "Work experience", entry: "position",
+    title: (e) => join(e.position, e.name) || "New position",
+    fields: [
+      { key: "position", label: "Position", kind: "text" },
+      { key: "name", label: "Company", kind: "text" },
+      { key: "location", label: "Location", kind: "text" },
+      { key: "url", label: "Company website", kind: "url" },
+      ...dates,
+      { key: "summary", label: "Summary", kind: "textarea", wide: true },
+      { key: "highlights", label: "Highlights (one per line)", kind: "lines", wide: true },
+    ],
+  },
+  {
+    key: "volunteer", label: "Volunteering", entry: "role",
+    title: (e) => join(e.position, e.organization) || "New role",
+    fields: [
+      { key: "position", label: "Role", kind: "text" },
+      { key: "organization", label: "Organization", kind: "text" },
+      { key: "url", label: "Website", kind: "url", wide: true },
+      ...dates,
+      { key: "summary", label: "Summary", kind: "textarea", wide: true },
+      { key: "highlights", label: "Highlights (one per line)", kind: "lines", wide: true },
+    ],
+  },
+  {
+    key: "education", label: "Education", entry: "school",
+    title: (e) => join(e.studyType, e.area, e.institution) || "New school",
+    fields: [
+      { key: "institution", label: "Institution", kind: "text" },
+      { key: "url", label: "Website", kind: "url" },
+      { key: "area", label: "Field of study", kind: "text" },
+      { key: "studyType", label: "Degree", kind: "text" },
+      ...dates,
+      { key: "score", label: "Score", kind: "text" },
+      { key: "courses", label: "Courses (one per line)", kind: "lines", wide: true },
+    ],
+  },
+  {
+    key: "projects", label: "Projects", entry: "project",
+    title: (e) => str(e.name) || "New project",
+    fields: [
+      { key: "name", label: "Name", kind: "text" },
+      { key: "url", label: "Website", kind: "url" },
+      ...dates,
+      { key: "entity", label: "Entity", kind: "text" },
+      { key: "type", label: "Type", kind: "text" },
+      { key: "description", label: "Description", kind: "textarea", wide: true },
+      { key: "highlights", label: "Highlights (one per line)", kind: "lines", wide: true },
+      { key: "roles", label: "Roles (one per line)", kind: "lines" },
+      { key: "keywords", label: "Keywords (comma separated)", kind: "keywords" },
+    ],
+  },
+  {
+    key: "awards", label: "Awards", entry: "award",
+    title: (e) => join(e.title, e.awarder) || "New award",
+    fields: [
+      { key: "title", label: "Title", kind: "text" },
+      { key: "awarder", label: "Awarded by", kind: "text" },
+      { key: "date", label: "Date", kind: "date", placeholder: "2020-05" },
+      { key: "summary", label: "Summary", kind: "textarea", wide: true },
+    ],
+  },
+  {
+    key: "certificates", label: "Certificates", entry: "certificate",
+    title: (e) => join(e.name, e.issuer) || "New certificate",
+    fields: [
+      { key: "name", label: "Name", kind: "text" },
+      { key: "issuer", label: "Issuer", kind: "text" },
+      { key: "date", label: "Date", kind: "date" },
+      { key: "url", label: "URL", kind: "url" },
+    ],
+  },
+  {
+    key: "publications", label: "Publications", entry: "publication",
+    title: (e) => join(e.name, e.publisher) || "New publication",
+    fields: [
+      { key: "name", label: "Title", kind: "text" },
+      { key: "publisher", label: "Publisher", kind: "text" },
+      { key: "releaseDate", label: "Release date", kind: "date" },
+      { key: "url", label: "URL", kind: "url" },
+      { key: "summary", label: "Summary", kind: "textarea", wide: true },
+    ],
+  },
+  {
+    key: "skills", label: "Skills", entry: "skill",
+    title: (e) => str(e.name) || "New skill",
+    fields: [
+      { key: "name", label: "Skill", kind: "text" },
+      { key: "level", label: "Level", kind: "text", placeholder: "e.g. Expert" },
+      { key: "keywords", label: "Keywords (comma separated)", kind: "keywords", wide: true },
+    ],
+  },
+  {
+    key: "languages", label: "Languages", entry: "language",
+    title: (e) => join(e.language, e.fluency) || "New language",
+    fields: [
+      { key: "language", label: "Language", kind: "text" },
+      { key: "fluency", label: "Fluency", kind: "text", placeholder: "e.g. Native" },
+    ],
+  },
+  {
+    key: "interests", label: "Interests", entry: "interest",
+    title: (e) => str(e.name) || "New interest",
+    fields: [
+      { key: "name", label: "Interest", kind: "text" },
+      { key: "keywords", label: "Keywords (comma separated)", kind: "keywords" },
+    ],
+  },
+  {
+    key: "references", label: "References", entry: "reference",
+    title: (e) => str(e.name) || "New reference",
+    fields: [
+      { key: "name", label: "Name", kind: "text" },
+      { key: "reference", label: "Reference", kind: "textarea", wide: true },
+    ],
+  },
+];
+
+export const SECTION_KEYS = SECTIONS.map((s) => s.key);
+export const sectionDef = (key: string) => SECTIONS.find((s) => s.key === key);
+
+export type Path = (string | number)[];
+
+export function getAt(doc: unknown, path: Path): unknown {
+  let cur: unknown = doc;
+  for (const k of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string | number, unknown>)[k as never];
+  }
+  return cur;
+}
+
+const isEmpty = (v: unknown) =>
+  v === undefined || v === "" || (Array.isArray(v) && v.length === 0) || (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0);
+
+/**
+ * Sets path to value, creating objects on the way.  An empty value ("" or [] or {}) removes
+ * the key, and an object left empty by that is removed as well (but never an array entry,
+ * which keeps its place).
+ */
+export function setAt(doc: ResumeDoc, path: Path, value: unknown): ResumeDoc {
+  if (path.length === 0) return (value as ResumeDoc) ?? {};
+  const [k, ...rest] = path;
+  const copy: Record<string | number, unknown> | unknown[] = Array.isArray(doc) ? [...doc] : { ...doc };
+  const child = (doc as Record<string | number, unknown>)[k as never];
+  const next = rest.length === 0 ? value : setAt((child && typeof child === "object" ? child : typeof rest[0] === "number" ? [] : {}) as ResumeDoc, rest, value);
+  if (Array.isArray(copy)) {
+    copy[k as number] = next ?? {};
+  } else if (isEmpty(next)) {
+    delete copy[k as string];
+  } else {
+    copy[k as string] = next;
+  }
+  return copy as ResumeDoc;
+}
+
+export function entries(doc: ResumeDoc, section: string): Record<string, unknown>[] {
+  const v = doc[section];
+  return Array.isArray(v) ? (v as Record<string, unknown>[]) : [];
+}
+
+export function addEntry(doc: ResumeDoc, section: string, entry: Record<string, unknown> = {}): ResumeDoc {
+  return { ...doc, [section]: [...entries(doc, section), entry] };
+}
+
+export function removeEntry(doc: ResumeDoc, section: string, index: number): ResumeDoc {
+  const list = entries(doc, section).filter((_, i) => i !== index);
+  const copy = { ...doc };
+  if (list.length) copy[section] = list;
+  else delete copy[section];
+  return copy;
+}
+
+export function move<T>(list: T[], from: number, to: number): T[] {
+  if (from === to || from < 0 || to < 0 || from >= list.length || to >= list.length) return list;
+  const copy = [...list];
+  const [x] = copy.splice(from, 1);
+  copy.splice(to, 0, x);
+  return copy;
+}
+
+export function moveEntry(doc: ResumeDoc, section: string, from: number, to: number): ResumeDoc {
+  const list = entries(doc, section);
+  const moved = move(list, from, to);
+  return moved === list ? doc : { ...doc, [section]: moved };
+}
+
+/**
+ * The order of the sections in the editor and in the PDF: `meta.sectionOrder` (read by the
+ * renderer, docs/themes.md) when set, the known sections it omits after it in their default
+ * order.  Unknown names in it are ignored here and kept in the document.
+ */
+export function sectionOrder(doc: ResumeDoc): string[] {
+  const meta = doc.meta as Record<string, unknown> | undefined;
+  const given = Array.isArray(meta?.sectionOrder) ? (meta!.sectionOrder as unknown[]).filter((x): x is string => typeof x === "string") : [];
+  const out: string[] = [];
+  for (const k of given) if (SECTION_KEYS.includes(k) && !out.includes(k)) out.push(k);
+  for (const k of SECTION_KEYS) if (!out.includes(k)) out.push(k);
+  return out;
+}
+
+export function setSectionOrder(doc: ResumeDoc, order: string[]): ResumeDoc {
+  return setAt(doc, ["meta", "sectionOrder"], [...order]);
+}
+
+export function moveSection(doc: ResumeDoc, from: number, to: number): ResumeDoc {
+  const order = sectionOrder(doc);
+  const moved = move(order, from, to);
+  return moved === order ? doc : setSectionOrder(doc, moved);
+}
+
+/** "/data/work/0/startDate" (an API field pointer) -> "work.0.startDate" (a form key). */
+export function pointerToKey(pointer: string): string {
+  const p = pointer.replace(/^\/data(?=\/|$)/, "");
+  return p
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
+}
+export const pathKey = (path: Path) => path.join(".");
+
+/** A new resume's document: the basics a person fills first. */
+export function starterResume(name: string, email: string): ResumeDoc {
+  const basics: Record<string, unknown> = {};
+  if (name) basics.name = name;
+  if (email) basics.email = email;
+  return { basics };
+}
