@@ -476,12 +476,38 @@ static int code_is_totp(const char *c)
     return n == 6;
 }
 
-/* Finds the step (now +- 1, for clock skew) at which code is valid for secret; -1 if none. */
-static int64_t totp_match(const char *secret_b32, const char *code)
+/* The additional data that binds a sealed two-factor secret to its account: a sealed value
+ * copied into another user's row does not open. */
+static void totp_aad(int64_t uid, char out[40])
+{
+    snprintf(out, 40, "totp:%" PRId64, uid);
+}
+
+/* Finds the step (now +- 1, for clock skew) at which code is valid for uid's stored secret;
+ * -1 if none.  The stored value is sealed with secret_key ("v1:..."); a bare base32 value
+ * is one stored before secrets were sealed and still works. */
+static int64_t totp_match(int64_t uid, const char *stored, const char *code)
 {
     unsigned char key[64];
+    char plain[128], aad[40];
+    const char *secret_b32 = stored;
+
+    if (!code_is_totp(code))
+        return -1;
+    if (strncmp(stored, "v1:", 3) == 0) {
+        totp_aad(uid, aad);
+        if (!core_cfg->has_secret_key ||
+            core_unseal(core_cfg->secret_key_bytes, aad, stored, plain, sizeof plain) < 0) {
+            RG_LOG(RG_LOG_ERROR, RG_EVENT("auth.totp_unseal_failed"), RG_KV_I64("user_id", uid),
+                   RG_KV_STR("why", core_cfg->has_secret_key ? "wrong secret_key or altered value"
+                                                             : "secret_key not set"));
+            return -1;
+        }
+        secret_b32 = plain;
+    }
     int kl = core_base32_decode(secret_b32, key, sizeof key);
-    if (kl <= 0 || !code_is_totp(code))
+    rg_memzero(plain, sizeof plain);
+    if (kl <= 0)
         return -1;
     unsigned want = (unsigned)strtoul(code, NULL, 10);
     int64_t now = (int64_t)time(NULL) / 30;
@@ -516,7 +542,7 @@ static int second_factor_ok(int64_t uid, const char *secret, const char *code)
 
     snprintf(uidbuf, sizeof uidbuf, "%" PRId64, uid);
     if (code_is_totp(code)) {
-        int64_t step = totp_match(secret, code);
+        int64_t step = totp_match(uid, secret, code);
         if (step < 0)
             return 0;
         snprintf(stepbuf, sizeof stepbuf, "%" PRId64, step);
@@ -801,8 +827,13 @@ void core_h_totp_setup(struct core_req *req)
 {
     PGresult *me = NULL, *res = NULL;
     unsigned char key[TOTP_SECRET_BYTES];
-    char secret[64], uidbuf[24];
+    char secret[64], sealed[256], aad[40], uidbuf[24];
 
+    if (!core_cfg->has_secret_key) {
+        core_reply_error(req, 503, "totp_unavailable",
+                         "two-factor login is not configured on this server (secret_key)", NULL);
+        return;
+    }
     if (!(me = load_me(req)))
         goto out;
     if (!PQgetisnull(me, 0, 4)) {
@@ -814,7 +845,9 @@ void core_h_totp_setup(struct core_req *req)
     core_base32(key, sizeof key, secret, sizeof secret);
     rg_memzero(key, sizeof key);
     snprintf(uidbuf, sizeof uidbuf, "%" PRId64, req->uid);
-    const char *p[] = {uidbuf, secret};
+    totp_aad(req->uid, aad);
+    RG_ASSERT(core_seal(core_cfg->secret_key_bytes, aad, secret, sealed, sizeof sealed) == 0);
+    const char *p[] = {uidbuf, sealed};
     int r = core_pg_exec(&st_totp_pending, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "auth.totp_setup_failed");
@@ -855,7 +888,7 @@ void core_h_totp_enable(struct core_req *req)
         core_reply_error(req, 409, "totp_not_set_up", "call /auth/totp/setup first", NULL);
         goto out;
     }
-    int64_t step = totp_match(PQgetvalue(me, 0, 5), code);
+    int64_t step = totp_match(req->uid, PQgetvalue(me, 0, 5), code);
     if (step < 0) {
         core_reply_error(req, 422, "invalid_totp", "the code does not match the secret", "/code");
         goto out;

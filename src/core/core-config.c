@@ -1,5 +1,6 @@
 /* rg-core's configuration table: every key, its bounds, default and help.  It drives
  * parsing (file, RG_CORE_* environment, --set) and deploy/core.conf.example. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,9 @@ const struct rg_cfg_opt core_cfg_opts[] = {
     RG_CFG_STR("data_dir", C, data_dir, NULL, 0,
                "where themes/ lives (default: $RG_DATA_DIR, else the build-time data directory)"),
     RG_CFG_STR("log_level", C, log_level, "info", 0, "debug, info, warn or error"),
+    RG_CFG_STR("secret_key", C, secret_key, NULL, RG_CFG_SECRET,
+               "64 hex digits (32 random bytes, e.g. `openssl rand -hex 32`): encrypts two-factor "
+               "secrets at rest (AES-256-GCM); without it two-factor setup is refused (503)"),
     RG_CFG_END,
 };
 
@@ -101,6 +105,22 @@ int core_config_load(struct core_config *cfg, const char *path, const char *cons
     if (!cfg->data_dir) {
         const char *d = getenv("RG_DATA_DIR");
         cfg->data_dir = rg_strdup(d && *d ? d : RG_DEFAULT_DATA_DIR);
+    }
+    if (cfg->secret_key && *cfg->secret_key) {
+        const char *h = cfg->secret_key;
+        size_t n = strlen(h);
+        if (n != 64)
+            return rg_errinfo_set(ei, RG_ECONFIG,
+                                  "secret_key: %zu characters; it must be 64 hex digits", n);
+        for (size_t i = 0; i < 32; i++) {
+            unsigned v;
+            if (!isxdigit((unsigned char)h[2 * i]) || !isxdigit((unsigned char)h[2 * i + 1]) ||
+                sscanf(h + 2 * i, "%2x", &v) != 1)
+                return rg_errinfo_set(ei, RG_ECONFIG,
+                                      "secret_key: character %zu is not a hex digit", 2 * i + 1);
+            cfg->secret_key_bytes[i] = (unsigned char)v;
+        }
+        cfg->has_secret_key = 1;
     }
     if (rg_log_level_parse(cfg->log_level, &lvl) < 0)
         return rg_errinfo_set(ei, RG_ECONFIG, "log_level: \"%s\" is not debug|info|warn|error",

@@ -132,3 +132,79 @@ int core_streq_ct(const char *a, const char *b)
         return 0;
     return CRYPTO_memcmp(a, b, la) == 0;
 }
+
+/* ---- sealing secrets at rest --------------------------------------------------------- */
+
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int core_seal(const unsigned char key[32], const char *aad, const char *plain, char *out,
+              size_t cap)
+{
+    size_t n = strlen(plain), raw = SEAL_NONCE + n + SEAL_TAG;
+    unsigned char buf[SEAL_NONCE + 256 + SEAL_TAG];
+    int len, ok = 0;
+
+    if (n > 256 || cap < 3 + 2 * raw + 1)
+        return -1;
+    core_random(buf, SEAL_NONCE);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    RG_ASSERT(c);
+    if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
+        EVP_EncryptUpdate(c, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+        EVP_EncryptUpdate(c, buf + SEAL_NONCE, &len, (const unsigned char *)plain, (int)n) == 1 &&
+        EVP_EncryptFinal_ex(c, buf + SEAL_NONCE + len, &len) == 1 &&
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, buf + SEAL_NONCE + n) == 1)
+        ok = 1;
+    EVP_CIPHER_CTX_free(c);
+    RG_ASSERT(ok);
+    memcpy(out, "v1:", 3);
+    for (size_t i = 0; i < raw; i++)
+        snprintf(out + 3 + 2 * i, 3, "%02x", buf[i]);
+    return 0;
+}
+
+int core_unseal(const unsigned char key[32], const char *aad, const char *sealed, char *out,
+                size_t cap)
+{
+    unsigned char buf[SEAL_NONCE + 256 + SEAL_TAG];
+    size_t hl, raw, n;
+    int len, ok = 0;
+
+    if (strncmp(sealed, "v1:", 3) != 0)
+        return -1;
+    sealed += 3;
+    hl = strlen(sealed);
+    raw = hl / 2;
+    if (hl % 2 || raw < SEAL_NONCE + SEAL_TAG || raw > sizeof buf)
+        return -1;
+    for (size_t i = 0; i < raw; i++) {
+        int hi = hexval(sealed[2 * i]), lo = hexval(sealed[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        buf[i] = (unsigned char)(hi << 4 | lo);
+    }
+    n = raw - SEAL_NONCE - SEAL_TAG;
+    if (cap < n + 1)
+        return -1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    RG_ASSERT(c);
+    if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, buf) == 1 &&
+        EVP_DecryptUpdate(c, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1 &&
+        EVP_DecryptUpdate(c, (unsigned char *)out, &len, buf + SEAL_NONCE, (int)n) == 1 &&
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, buf + SEAL_NONCE + n) == 1 &&
+        EVP_DecryptFinal_ex(c, (unsigned char *)out + len, &len) == 1)
+        ok = 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) {
+        rg_memzero(out, cap);
+        return -1;
+    }
+    out[n] = '\0';
+    return 0;
+}

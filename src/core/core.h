@@ -51,6 +51,9 @@ struct core_config {
     int64_t argon2_iterations;
     char *data_dir;
     char *log_level;
+    char *secret_key;               /* 64 hex digits; parsed into secret_key_bytes */
+    unsigned char secret_key_bytes[32];
+    int has_secret_key;
 };
 
 extern const struct rg_cfg_opt core_cfg_opts[];
@@ -232,6 +235,14 @@ void core_base32(const void *data, size_t n, char *out, size_t cap);
 int core_base32_decode(const char *s, unsigned char *out, size_t cap);
 /* RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) of key at the given step. */
 unsigned core_totp(const unsigned char *key, size_t keylen, uint64_t step);
+/* Authenticated encryption of a short text (AES-256-GCM, random 96-bit nonce) bound to aad:
+ * out gets "v1:" + hex(nonce | ciphertext | tag).  0, or -1 when out is too small. */
+int core_seal(const unsigned char key[32], const char *aad, const char *plain, char *out,
+              size_t cap);
+/* Inverse of core_seal: the text into out (NUL-terminated); -1 if the value is not sealed,
+ * was sealed under another key or aad, or was altered. */
+int core_unseal(const unsigned char key[32], const char *aad, const char *sealed, char *out,
+                size_t cap);
 /* Constant-time comparison of two NUL-terminated strings of the same length. */
 int core_streq_ct(const char *a, const char *b);
 

@@ -145,6 +145,7 @@ class Core:
             # Cheaper hashing keeps the suite quick; still argon2id.
             "RG_CORE_ARGON2_MEMORY": "4MiB",
             "RG_CORE_ARGON2_ITERATIONS": "1",
+            "RG_CORE_SECRET_KEY": os.urandom(32).hex(),
         })
         for k, v in cfg.items():
             env["RG_CORE_" + k.upper()] = str(v)

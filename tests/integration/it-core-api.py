@@ -219,6 +219,9 @@ def test_totp(core):
     t.check(r.status == 200 and r.json["otpauth_url"].startswith("otpauth://totp/"), "totp setup", r)
     secret = r.json["secret"]
     step = int(time.time()) // 30
+    stored = core.db.sql("SELECT totp_pending FROM users WHERE email_norm = 'totp@example.com'")
+    t.check(stored.startswith("v1:") and secret not in stored.upper(),
+            "the pending two-factor secret is stored sealed, not as the secret", stored)
     wrong = "%06d" % ((int(totp(secret, step)) + 1) % 1000000)
     r = core.request("POST", V1 + "/auth/totp/enable", {"code": wrong}, token=tok)
     t.check(r.status == 422 and r.json["error"].get("field") == "/code", "enable with wrong code 422", r)
@@ -227,6 +230,19 @@ def test_totp(core):
     t.check(r.status == 200 and len(codes) == 10 and len(set(codes)) == 10, "enable returns 10 recovery codes", r)
     t.eq(core.request("GET", V1 + "/auth/me", token=tok).json["user"]["totp_enabled"], True, "me shows totp on")
     t.eq(core.request("POST", V1 + "/auth/totp/setup", token=tok).status, 409, "setup while on 409")
+    stored = core.db.sql("SELECT totp_secret FROM users WHERE email_norm = 'totp@example.com'")
+    t.check(stored.startswith("v1:") and secret not in stored.upper(), "the two-factor secret is stored sealed", stored)
+    # A sealed secret is bound to its account: copied into another user's row it does not open;
+    # a bare base32 secret (stored before sealing existed) still works.
+    core.user("totp2@example.com")
+    core.db.sql("UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE email_norm = "
+                "'totp@example.com') WHERE email_norm = 'totp2@example.com'")
+    login2 = {"email": "totp2@example.com", "password": "correct horse 1"}
+    r = core.request("POST", V1 + "/auth/login", dict(login2, totp=totp(secret, step)))
+    t.check(r.status == 401 and err_code(r) == "invalid_totp", "a sealed secret copied to another account does not open", r)
+    core.db.sql(f"UPDATE users SET totp_secret = '{secret}' WHERE email_norm = 'totp2@example.com'")
+    r = core.request("POST", V1 + "/auth/login", dict(login2, totp=totp(secret, step)))
+    t.eq(r.status, 200, "an unsealed secret from before sealing still works")
     r = core.request("POST", V1 + "/auth/login", login)
     t.check(r.status == 401 and err_code(r) == "totp_required" and r.json["error"]["field"] == "/totp",
             "login without code: totp_required", r)
@@ -245,6 +261,22 @@ def test_totp(core):
     r = core.request("POST", V1 + "/auth/totp/disable", {"password": "correct horse 1"}, token=tok)
     t.eq(r.status, 204, "disable 204")
     t.eq(core.request("POST", V1 + "/auth/login", login).status, 200, "login without code after disable")
+
+
+def test_totp_needs_key(db):
+    plain = Core(db.url, secret_key="")
+    try:
+        tok = plain.user("nokey@example.com")
+        r = plain.request("POST", V1 + "/auth/totp/setup", token=tok)
+        t.check(r.status == 503 and err_code(r) == "totp_unavailable",
+                "two-factor setup without secret_key: 503 totp_unavailable", r)
+    finally:
+        t.eq(plain.stop(), 0, "rg-core without secret_key exits 0 on SIGTERM")
+    r = subprocess.run([os.environ["RG_BIN_CORE"], "--check-config"], capture_output=True, text=True,
+                       env=dict(os.environ, RG_PG_URL=db.url, RG_REDIS_URL="redis://127.0.0.1:1/0",
+                                RG_CORE_SECRET_KEY="abc"))
+    t.check(r.returncode == 78 and "secret_key" in r.stderr and "64 hex digits" in r.stderr,
+            "a secret_key that is not 64 hex digits is refused at start", r.stderr)
 
 
 def test_resumes(core):
@@ -742,6 +774,7 @@ def main():
         test_register_login(core)
         test_sessions(core)
         test_totp(core)
+        test_totp_needs_key(db)
         test_resumes(core)
         test_preconditions(core)
         test_body_shapes(core)
