@@ -8,6 +8,9 @@ Ports: the edge listens on RG_TEST_EDGE_HTTP_PORT / RG_TEST_EDGE_HTTPS_PORT (def
 ports); the services on free loopback ports.  Needs what scripts/test starts (PostgreSQL,
 Redis, RabbitMQ); SKIPs (77) without it.
 """
+import gzip
+import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +36,69 @@ def wait_http(url, secs=30):
         except Exception:
             pass
         time.sleep(0.1)
+    return False
+
+
+def edge_request(port, method, path, body=None, headers=None, chunked=False):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    except (ConnectionError, http.client.HTTPException) as e:
+        return 0, {}, str(e).encode()
+    finally:
+        c.close()
+
+
+def api_error(status, body, want_status, want_code):
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    return status == want_status and code == want_code
+
+
+def edge_checks(port):
+    """What the edge itself promises (deploy/Caddyfile): the API's error shape and limits hold
+    through it, and the app is served with its security headers, compressed."""
+    bad = []
+    big = b"x" * (1024 * 1024 + 4096)
+    js = {"Content-Type": "application/json"}
+    st, _, body = edge_request(port, "POST", "/api/v1/auth/register", big, js)
+    if not api_error(st, body, 413, "body_too_large"):
+        bad.append(f"declared over-size body: {st} {body[:120]!r}")
+    st, _, body = edge_request(port, "POST", "/api/v1/auth/register",
+                               (big[i:i + 65536] for i in range(0, len(big), 65536)), js, chunked=True)
+    if not api_error(st, body, 413, "body_too_large"):
+        bad.append(f"chunked over-size body: {st} {body[:120]!r}")
+    st, _, body = edge_request(port, "GET", "/api/v1/no-such-route")
+    if not api_error(st, body, 404, "not_found"):
+        bad.append(f"unknown API route: {st} {body[:120]!r}")
+    st, h, body = edge_request(port, "GET", "/", headers={"Accept-Encoding": "gzip"})
+    for k in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+        if k not in h:
+            bad.append(f"/ lacks the {k} header")
+    if "server" in h:
+        bad.append("/ names its server")
+    if h.get("content-encoding") != "gzip" or b"<html" not in gzip.decompress(body):
+        bad.append(f"/ is not gzip-compressed for a client that accepts it: {h.get('content-encoding')}")
+    st, _, body = edge_request(port, "GET", "/../../../../etc/passwd")
+    if b"root:" in body:
+        bad.append("path traversal reached /etc/passwd")
+    for b in bad:
+        print("FAIL: edge:", b)
+    if not bad:
+        print("ok: edge: API errors and limits as JSON, security headers, compression, no traversal")
+    return not bad
+
+
+def edge_checks_api_down(port):
+    st, h, body = edge_request(port, "GET", "/api/v1/themes")
+    if api_error(st, body, 503, "unavailable") and h.get("retry-after"):
+        print("ok: edge: rg-core down -> 503 unavailable with Retry-After, as JSON")
+        return True
+    print(f"FAIL: edge: rg-core down gives {st} {h.get('retry-after')} {body[:120]!r}")
     return False
 
 
@@ -106,6 +172,8 @@ def main():
             print(f"FAIL: Caddy did not start (log in {tmp})")
             return 1
 
+        edge_ok = edge_checks(http_port)
+
         out = os.environ.get("RG_WEB_E2E_ARTIFACTS") or os.path.join(os.environ.get("MESON_BUILD_ROOT", tmp), "web-e2e")
         shutil.rmtree(out, ignore_errors=True)
         env = dict(os.environ, RG_E2E_BASE=f"http://localhost:{http_port}", RG_E2E_ARTIFACTS=out,
@@ -114,7 +182,9 @@ def main():
                            timeout=900)
         if r.returncode != 0:
             print(f"service logs in {tmp}")
-        return r.returncode
+        core.stop()
+        core, down_ok = None, edge_checks_api_down(http_port)
+        return r.returncode or (0 if edge_ok and down_ok else 1)
     finally:
         for p in reversed(procs):
             if p.poll() is None:
