@@ -92,7 +92,7 @@ print("hub metrics: messages in %d, out %d, dropped (no socket) %d, slow closes 
     get("rg_notify_messages_dropped_total{reason=\"no_socket\"}"),
     get("rg_notify_closed_total{reason=\"slow\"}")))
 b = [(float(le), float(v)) for le, v in re.findall(r"^rg_notify_delivery_seconds_bucket\{le=\"([0-9.e+-]+)\"\} (\S+)$", m, re.M)]
-n = get("rg_notify_delivery_seconds_count")
+n = get("rg_notify_delivery_seconds_count{}")
 def q(p):
     for le, v in b:
         if v >= p * n:
