@@ -48,4 +48,23 @@ int rg_cfg_parse_value(enum rg_cfg_type type, const char *s, int64_t *ret);
 /* Writes a commented example file: every key, its default and help. */
 int rg_cfg_write_example(const struct rg_cfg_opt *opts, const char *program, int fd);
 
+/* The command line every service shares: `--config FILE`, `--set key=value` (repeatable),
+ * `--check-config`, `--print-config`, `--help`. */
+struct rg_cfg_args {
+    const char *path; /* --config, else $RG_<PROGRAM>_CONFIG, else /etc/resumego/<program>.conf
+                         when readable, else NULL */
+    const char **sets;
+    size_t nsets;
+    int check_only;
+    int owned; /* path is ours to free */
+};
+
+/* Parses argv for program ("core": RG_CORE_CONFIG, rg-core in messages).  Returns -1 when
+ * the service should go on (call rg_cfg_args_done later), else the exit code of a command
+ * line that was answered here: 0 after --help or --print-config, 2 for a wrong argument
+ * (said on stderr with the usage). */
+int rg_cfg_args_parse(struct rg_cfg_args *a, int argc, char **argv, const char *program,
+                      const struct rg_cfg_opt *opts, const char *usage);
+void rg_cfg_args_done(struct rg_cfg_args *a);
+
 #endif

@@ -234,3 +234,48 @@ int rg_cfg_write_example(const struct rg_cfg_opt *opts, const char *program, int
     rg_buf_done(&b);
     return r;
 }
+
+int rg_cfg_args_parse(struct rg_cfg_args *a, int argc, char **argv, const char *program,
+                      const struct rg_cfg_opt *opts, const char *usage)
+{
+    char up[32], var[64], etc[96];
+    size_t i;
+
+    for (i = 0; program[i] && i + 1 < sizeof up; i++)
+        up[i] = (char)toupper((unsigned char)program[i]);
+    up[i] = '\0';
+    snprintf(var, sizeof var, "RG_%s_CONFIG", up);
+    *a = (struct rg_cfg_args){.path = getenv(var), .sets = rg_calloc((size_t)argc + 1, sizeof *a->sets)};
+    for (int k = 1; k < argc; k++) {
+        if (!strcmp(argv[k], "--config") && k + 1 < argc) {
+            a->path = argv[++k];
+        } else if (!strcmp(argv[k], "--set") && k + 1 < argc) {
+            a->sets[a->nsets++] = argv[++k];
+        } else if (!strcmp(argv[k], "--check-config")) {
+            a->check_only = 1;
+        } else if (!strcmp(argv[k], "--print-config")) {
+            rg_cfg_args_done(a);
+            return rg_cfg_write_example(opts, up, 1) < 0 ? 1 : 0;
+        } else if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            fputs(usage, stdout);
+            rg_cfg_args_done(a);
+            return 0;
+        } else {
+            fprintf(stderr, "rg-%s: unexpected argument \"%s\"\n\n%s", program, argv[k], usage);
+            rg_cfg_args_done(a);
+            return 2;
+        }
+    }
+    snprintf(etc, sizeof etc, "/etc/resumego/%s.conf", program);
+    if (!a->path && access(etc, R_OK) == 0)
+        a->path = rg_strdup(etc), a->owned = 1;
+    return -1;
+}
+
+void rg_cfg_args_done(struct rg_cfg_args *a)
+{
+    rg_free(a->sets);
+    if (a->owned)
+        rg_free((char *)a->path);
+    *a = (struct rg_cfg_args){0};
+}

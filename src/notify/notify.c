@@ -146,43 +146,22 @@ int main(int argc, char **argv)
 {
     static struct notify_config cfg;
     struct rg_errinfo ei = {0};
-    const char *path = getenv("RG_NOTIFY_CONFIG");
-    const char **sets = rg_calloc((size_t)argc, sizeof *sets);
-    size_t nsets = 0;
-    int check_only = 0, rc = 1, threads = 0;
+    struct rg_cfg_args args;
+    int rc = 1, threads = 0;
     struct rg_httpd *httpd = NULL;
     struct ev_loop *loop = NULL;
     pthread_t broker, store, sigthr;
 
     rg_log_setup("notify", RG_LOG_INFO, 1);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (!strcmp(argv[i], "--check-config")) {
-            check_only = 1;
-        } else if (!strcmp(argv[i], "--print-config")) {
-            rg_free(sets);
-            return rg_cfg_write_example(notify_cfg_opts, "NOTIFY", 1) < 0 ? 1 : 0;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            rg_free(sets);
-            return 0;
-        } else {
-            fprintf(stderr, "rg-notify: unexpected argument \"%s\"\n\n%s", argv[i], usage);
-            rg_free(sets);
-            return 2;
-        }
-    }
-    if (!path && access("/etc/resumego/notify.conf", R_OK) == 0)
-        path = "/etc/resumego/notify.conf";
-    if (notify_config_load(&cfg, path, sets, nsets, &ei) < 0) {
+    int early = rg_cfg_args_parse(&args, argc, argv, "notify", notify_cfg_opts, usage);
+    if (early >= 0)
+        return early;
+    if (notify_config_load(&cfg, args.path, args.sets, args.nsets, &ei) < 0) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.config_invalid"), RG_KV_STR("msg", ei.msg));
         rc = EX_CONFIG;
         goto out;
     }
-    if (check_only) {
+    if (args.check_only) {
         rc = 0;
         goto out;
     }
@@ -318,6 +297,6 @@ out:
         RG_LOG(RG_LOG_INFO, RG_EVENT("notify.stopped"));
     rg_httpd_stop(httpd);
     notify_config_done(&cfg);
-    rg_free(sets);
+    rg_cfg_args_done(&args);
     return rc;
 }

@@ -147,10 +147,8 @@ int main(int argc, char **argv)
 {
     static struct pdf_config cfg;
     struct rg_errinfo ei = {0};
-    const char *path = getenv("RG_PDF_CONFIG");
-    const char **sets = rg_calloc((size_t)argc, sizeof *sets);
-    size_t nsets = 0;
-    int check_only = 0, rc = 1, stopping = 0;
+    struct rg_cfg_args args;
+    int rc = 1, stopping = 0;
     struct pdf_stats *stats = MAP_FAILED;
     struct rg_httpd *httpd = NULL;
     struct slot *slots = NULL;
@@ -158,34 +156,15 @@ int main(int argc, char **argv)
     sigset_t set;
 
     rg_log_setup("pdf", RG_LOG_INFO, 1);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (!strcmp(argv[i], "--check-config")) {
-            check_only = 1;
-        } else if (!strcmp(argv[i], "--print-config")) {
-            rg_free(sets);
-            return rg_cfg_write_example(pdf_cfg_opts, "PDF", 1) < 0 ? 1 : 0;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            rg_free(sets);
-            return 0;
-        } else {
-            fprintf(stderr, "rg-pdf: unexpected argument \"%s\"\n\n%s", argv[i], usage);
-            rg_free(sets);
-            return 2;
-        }
-    }
-    if (!path && access("/etc/resumego/pdf.conf", R_OK) == 0)
-        path = "/etc/resumego/pdf.conf";
-    if (pdf_config_load(&cfg, path, sets, nsets, &ei) < 0) {
+    int early = rg_cfg_args_parse(&args, argc, argv, "pdf", pdf_cfg_opts, usage);
+    if (early >= 0)
+        return early;
+    if (pdf_config_load(&cfg, args.path, args.sets, args.nsets, &ei) < 0) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("pdf.config_invalid"), RG_KV_STR("msg", ei.msg));
         rc = EX_CONFIG;
         goto out;
     }
-    if (check_only) {
+    if (args.check_only) {
         rc = 0;
         goto out;
     }
@@ -286,6 +265,6 @@ out:
     if (stats != MAP_FAILED)
         munmap(stats, sizeof *stats);
     pdf_config_done(&cfg);
-    rg_free(sets);
+    rg_cfg_args_done(&args);
     return rc;
 }

@@ -196,6 +196,46 @@ static void test_file_variant(void **state)
     clear_env();
 }
 
+/* The command line every service shares (rg_cfg_args_parse). */
+static void test_args(void **state)
+{
+    struct rg_cfg_args a;
+    (void)state;
+
+    unsetenv("RG_TCFG_CONFIG");
+    char *ok[] = {"rg-tcfg", "--set", "port=1", "--config", "/x.conf", "--set", "debug=yes",
+                  "--check-config", NULL};
+    assert_int_equal(rg_cfg_args_parse(&a, 8, ok, "tcfg", opts, "usage\n"), -1);
+    assert_string_equal(a.path, "/x.conf");
+    assert_int_equal(a.nsets, 2);
+    assert_string_equal(a.sets[0], "port=1");
+    assert_string_equal(a.sets[1], "debug=yes");
+    assert_true(a.check_only);
+    rg_cfg_args_done(&a);
+
+    /* The environment names the file when --config does not; no file at all is NULL
+     * (there is no /etc/resumego/tcfg.conf). */
+    setenv("RG_TCFG_CONFIG", "/env.conf", 1);
+    char *bare[] = {"rg-tcfg", NULL};
+    assert_int_equal(rg_cfg_args_parse(&a, 1, bare, "tcfg", opts, "usage\n"), -1);
+    assert_string_equal(a.path, "/env.conf");
+    assert_int_equal(a.nsets, 0);
+    assert_false(a.check_only);
+    rg_cfg_args_done(&a);
+    unsetenv("RG_TCFG_CONFIG");
+    assert_int_equal(rg_cfg_args_parse(&a, 1, bare, "tcfg", opts, "usage\n"), -1);
+    assert_null(a.path);
+    rg_cfg_args_done(&a);
+
+    /* Answered here: --help is 0; a stray word or a --set without its value is usage (2). */
+    char *help[] = {"rg-tcfg", "--help", NULL};
+    assert_int_equal(rg_cfg_args_parse(&a, 2, help, "tcfg", opts, ""), 0);
+    char *stray[] = {"rg-tcfg", "serve", NULL};
+    assert_int_equal(rg_cfg_args_parse(&a, 2, stray, "tcfg", opts, ""), 2);
+    char *dangling[] = {"rg-tcfg", "--set", NULL};
+    assert_int_equal(rg_cfg_args_parse(&a, 2, dangling, "tcfg", opts, ""), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_bounds_and_parse_errors),
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_file_variant),
+        cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
