@@ -814,8 +814,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* rx_buffer_size is allocated for every socket: clients send a few small messages (auth,
+ * ping), so 256 bytes, and anything longer (up to max_message) is put together in sess_rx.
+ * tx_packet_size: without it lws would cut every send to rx_buffer_size. */
 const struct lws_protocols notify_protocols[] = {
-    {NOTIFY_SUBPROTOCOL, callback, sizeof(struct sess), 1024, 0, NULL, 0},
+    {NOTIFY_SUBPROTOCOL, callback, sizeof(struct sess), 256, 0, NULL, 16384},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
