@@ -1,5 +1,6 @@
 /* The outbox relay, the reaper and the gauges: one thread with its own PostgreSQL
- * connection (LISTEN rg_outbox: a wake-up only, it polls anyway) and its own publishing
+ * connection (LISTEN rg_outbox: a wake-up only, it polls every 100 ms anyway when the outbox
+ * is empty) and its own publishing
  * RabbitMQ connection (confirms, no heartbeats: it may sit idle outside library calls).
  *
  * Relay: in ONE transaction, lock a batch of unpublished rows (FOR UPDATE SKIP LOCKED,
@@ -277,7 +278,10 @@ void *flow_relay_main(void *arg)
             }
             next_gauges = now + 2000;
         }
-        if (n < cfg->relay_batch)
+        /* Wait only when the outbox was empty: a batch of tasks adds rows of its own
+         * (flow_dispatched tells the user "running") without a NOTIFY, and those went
+         * out only when the 100 ms wait ran out. */
+        if (n == 0)
             wait_notify(&rl, 100);
     }
     relay_close_pg(&rl);

@@ -2,10 +2,9 @@
 import * as React from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { LogOut, UserRound, LayoutGrid } from "lucide-react";
 import { Logo } from "@/components/logo";
 import { Button } from "@/components/ui/button";
-import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuSeparator, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
+import { useIdleModule } from "@/lib/lazy";
 import { useSession } from "@/lib/session";
 
 /** Loads the session; sends a signed-out visitor to the sign-in page and back here after. */
@@ -24,43 +23,31 @@ export function useRequireAuth() {
   return status === "in";
 }
 
+/** The account menu: its button at once, the menu itself (Radix) after the first paint. */
 export function UserMenu() {
-  const { user, signOut } = useSession();
-  const router = useRouter();
+  const { user } = useSession();
+  const { mod, now } = useIdleModule(() => import("@/components/user-menu"));
+  const [asked, setAsked] = React.useState(false);
   if (!user) return null;
+  if (mod) return <mod.default defaultOpen={asked} />;
   const initial = (user.name || user.email || "?").trim().charAt(0).toUpperCase();
   return (
-    <DropdownMenu>
-      <DropdownMenuTrigger asChild>
-        <Button variant="ghost" size="icon" aria-label={"Account menu for " + (user.name || user.email)} className="rounded-full">
-          <span aria-hidden="true" className="grid size-8 place-items-center rounded-full bg-accent font-semibold text-accent-foreground">
-            {initial}
-          </span>
-        </Button>
-      </DropdownMenuTrigger>
-      <DropdownMenuContent align="end">
-        <DropdownMenuLabel>
-          <div className="truncate">{user.name || "Your account"}</div>
-          <div className="truncate text-xs font-normal text-muted-foreground">{user.email}</div>
-        </DropdownMenuLabel>
-        <DropdownMenuSeparator />
-        <DropdownMenuItem onSelect={() => router.push("/dashboard")}>
-          <LayoutGrid aria-hidden="true" /> Resumes
-        </DropdownMenuItem>
-        <DropdownMenuItem onSelect={() => router.push("/account")}>
-          <UserRound aria-hidden="true" /> Account
-        </DropdownMenuItem>
-        <DropdownMenuSeparator />
-        <DropdownMenuItem
-          onSelect={async () => {
-            await signOut();
-            router.replace("/login");
-          }}
-        >
-          <LogOut aria-hidden="true" /> Sign out
-        </DropdownMenuItem>
-      </DropdownMenuContent>
-    </DropdownMenu>
+    <Button
+      variant="ghost"
+      size="icon"
+      aria-label={"Account menu for " + (user.name || user.email)}
+      aria-haspopup="menu"
+      aria-expanded={false}
+      className="rounded-full"
+      onClick={() => {
+        setAsked(true);
+        now();
+      }}
+    >
+      <span aria-hidden="true" className="grid size-8 place-items-center rounded-full bg-accent font-semibold text-accent-foreground">
+        {initial}
+      </span>
+    </Button>
   );
 }
 

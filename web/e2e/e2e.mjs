@@ -182,18 +182,42 @@ try {
     document.addEventListener("input", () => (window.__lastInput = performance.now()), true);
   });
   const lat = [];
+  const traces = [];
   const summary = b.getByLabel("Summary", { exact: true });
+  const savedVersion = async () => Number(await page.getByTestId("save-status").getAttribute("data-version"));
   for (let i = 0; i < 12; i++) {
-    const v = await shownVersion(page);
+    // Start from a settled editor: saved, and the preview shows the saved version.
+    await waitSaved(page);
+    const v = await savedVersion();
+    await waitPreview(page, v - 1);
     await summary.press("End");
     await page.keyboard.type(i % 2 ? "." : " ");
-    await waitPreview(page, v);
-    const ms = await page.evaluate(() => {
+    // The preview of the version this keystroke was saved in (not a late one of an older).
+    await page.waitForFunction((old) => {
+      const el = document.querySelector('[data-testid="save-status"]');
+      return el?.getAttribute("data-status") === "saved" && Number(el.getAttribute("data-version")) > old;
+    }, v, { timeout: 15000 });
+    const nv = await savedVersion();
+    await waitPreview(page, nv - 1);
+    const { ms, marks } = await page.evaluate((nv) => {
       const log = window.__rgPreviewLog || [];
-      return log[log.length - 1].at - window.__lastInput;
-    });
+      const t0 = window.__lastInput;
+      const end = log.find((e) => e.version >= nv && e.at >= t0).at;
+      // The app's timing marks (web/lib/trace.ts) between the keystroke and the swap.
+      const marks = (window.__rgTrace || []).filter((m) => m.at >= t0 && m.at <= end).map((m) => [m.name, Math.round((m.at - t0) * 10) / 10]);
+      return { ms: end - t0, marks: [...marks, ["shown", Math.round((end - t0) * 10) / 10]] };
+    }, nv);
     lat.push(ms);
+    traces.push(marks);
   }
+  // Median time of each stage: from the keystroke to the first mark of each name.
+  const firstAt = (marks, name) => marks.find((m) => m[0] === name)?.[1];
+  const med = (xs) => (xs.length ? xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] : null);
+  const stages = {};
+  for (const name of ["save.start", "save.end", "render.request", "render.posted.queued", "ws.queued", "ws.running", "ws.done", "pdf.fetch", "pdf.fetched", "pdf.opened", "shown"]) {
+    stages[name] = med(traces.map((t) => firstAt(t, name)).filter((x) => x !== undefined));
+  }
+  measures.preview_stages_ms = { from: "keystroke", median_at: stages, edits: traces };
   lat.sort((x, y) => x - y);
   measures.preview_latency_ms = { n: lat.length, p50: lat[Math.floor(lat.length / 2)], p90: lat[Math.floor(lat.length * 0.9)], min: lat[0], max: lat[lat.length - 1], hub: HUB };
   check(lat.length === 12, `the preview updated after each of 12 edits (p50 ${measures.preview_latency_ms.p50.toFixed(0)} ms, hub ${HUB ? "on" : "off"})`);
@@ -203,8 +227,7 @@ try {
 
   // 6. switch theme
   const logLen = await page.evaluate(() => (window.__rgPreviewLog || []).length);
-  await page.getByLabel("Theme", { exact: true }).click();
-  await page.getByRole("option", { name: "Sidebar" }).click();
+  await page.getByLabel("Theme", { exact: true }).selectOption({ label: "Sidebar" });
   await page.waitForFunction((n) => (window.__rgPreviewLog || []).length > n, logLen, { timeout: 30000 });
   check(true, "switching the theme re-renders the preview");
   await snap(page, "editor-theme-sidebar");

@@ -9,6 +9,7 @@
 //   network / 5xx -> retried with backoff; edits are kept.
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { ApiError, type Resume, type Warning } from "./api";
+import { mark } from "./trace";
 import { addEntry, moveEntry, moveSection, pathKey, pointerToKey, removeEntry, setAt, type Path, type ResumeDoc } from "./resume-model";
 
 export type SaveStatus = "saved" | "pending" | "saving" | "error" | "conflict";
@@ -69,8 +70,10 @@ export function createEditorStore(save: SaveFn, opts: { delay?: number; retryDel
       const s = get();
       const seq = s.editSeq;
       set({ status: "saving" });
+      mark("save.start", version);
       try {
         const r = await save(s.id, version, s.title, s.data);
+        mark("save.end", r.version);
         const now = get();
         set({ version: r.version, savedSeq: seq, warnings: r.warnings ?? [], error: null, conflictVersion: null });
         if (now.editSeq > seq) {

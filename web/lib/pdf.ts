@@ -14,10 +14,31 @@ export function pdfjs(): Promise<typeof PdfJs> {
   return lib;
 }
 
+// One worker for the whole tab: starting a worker (loading and compiling its 1 MB script)
+// took 100-200 ms per document when every getDocument() made its own.  Documents opened
+// with a shared worker leave it running when they are destroyed.
+let worker: Promise<PdfJs.PDFWorker> | null = null;
+
+function sharedWorker(): Promise<PdfJs.PDFWorker> {
+  worker ??= pdfjs().then((m) => new m.PDFWorker());
+  return worker;
+}
+
+/** Loads pdf.js and starts its worker ahead of the first PDF (the editor calls it on open). */
+export function warmPdf(): void {
+  void sharedWorker().catch(() => {
+    worker = null;
+  });
+}
+
 export async function openPdf(bytes: ArrayBuffer) {
   const m = await pdfjs();
+  const w = await sharedWorker();
   // isEvalSupported: false keeps pdf.js away from new Function() (the CSP forbids eval).
-  return m.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, disableAutoFetch: true }).promise;
+  // disableFontFace: glyphs are drawn as paths sent by the worker instead of loading each
+  // embedded font into the page as a FontFace (which Chromium sanitises on every load, for
+  // every new PDF); drawing the preview was somewhat faster so in the end-to-end test.
+  return m.getDocument({ data: new Uint8Array(bytes), worker: w, isEvalSupported: false, disableAutoFetch: true, disableFontFace: true }).promise;
 }
 
 /** Draws page `n` (1-based) of `doc` into a new canvas `cssWidth` pixels wide. */

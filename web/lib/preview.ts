@@ -7,6 +7,7 @@
 import { create } from "zustand";
 import { api, type Render, type RenderState } from "./api";
 import { notifyClient, type NotifyMessage } from "./notify";
+import { mark } from "./trace";
 
 export type PreviewOptions = { theme: string; paper: string; locale: string };
 export type PreviewPhase = "idle" | RenderState | "fetching";
@@ -25,6 +26,12 @@ type PreviewState = PreviewOptions & {
 
 let ticket = 0;
 let pollTimer: ReturnType<typeof setTimeout> | null = null;
+// Hub messages for runs we do not know yet: the hub can say "done" before the answer to
+// our POST renders arrives (a fast render, a busy tab), and that message must not be lost
+// (it was, and the preview then waited for the 3 s safety poll).  The newest state of the
+// last few runs, looked up when the POST answers.
+const early = new Map<string, Pick<Render, "run_id" | "state" | "error">>();
+const EARLY_MAX = 32;
 
 export const LOCALES: { code: string; name: string }[] = [
   { code: "en", name: "English" },
@@ -49,6 +56,7 @@ export const usePreview = create<PreviewState>((set, get) => {
 
   async function fetchPdf(my: number, runId: string, version: number, options: PreviewOptions) {
     set({ phase: "fetching" });
+    mark("pdf.fetch", version);
     const res = await fetch(api.renderPdfUrl(runId), { credentials: "same-origin" });
     if (my !== ticket) return;
     if (!res.ok) {
@@ -56,6 +64,7 @@ export const usePreview = create<PreviewState>((set, get) => {
       return;
     }
     const bytes = await res.arrayBuffer();
+    mark("pdf.fetched", version);
     if (my !== ticket) return;
     set({ phase: "done", shown: { runId, version, bytes, options }, error: null });
   }
@@ -81,6 +90,7 @@ export const usePreview = create<PreviewState>((set, get) => {
       if (my !== ticket) return;
       try {
         const { data } = await api.getRender(runId);
+        mark("poll." + data.state, version);
         onState(my, data, version, options);
         if (data.state === "queued" || data.state === "running") poll(my, runId, version, options, n + 1);
       } catch {
@@ -93,7 +103,14 @@ export const usePreview = create<PreviewState>((set, get) => {
     notify.on((m: NotifyMessage) => {
       if (!m.run_id || !m.state) return;
       const s = get();
-      if (m.run_id !== s.runId) return;
+      mark((m.run_id === s.runId ? "ws." : "ws.other.") + m.state, s.requestedVersion);
+      if (m.run_id !== s.runId) {
+        const prev = early.get(m.run_id)?.state;
+        // Keep the furthest state (messages of one run may be delivered out of order).
+        if (prev !== "done" && prev !== "failed") early.set(m.run_id, { run_id: m.run_id, state: m.state as RenderState, error: m.error });
+        if (early.size > EARLY_MAX) early.delete(early.keys().next().value as string);
+        return;
+      }
       onState(ticket, { run_id: m.run_id, state: m.state as RenderState, error: m.error }, s.requestedVersion, { theme: s.theme, paper: s.paper, locale: s.locale });
     });
     notify.onStatus((live) => set({ live }));
@@ -121,11 +138,20 @@ export const usePreview = create<PreviewState>((set, get) => {
       const options = { theme: get().theme, paper: get().paper, locale: get().locale };
       set({ phase: "queued", error: null, requestedVersion: version, runId: null });
       notify?.start();
+      mark("render.request", version);
       (async () => {
         try {
           const { data } = await api.render(resumeId, options.theme, options.paper, options.locale);
+          mark("render.posted." + data.state, version);
           if (my !== ticket) return;
           set({ runId: data.run_id });
+          const seen = early.get(data.run_id);
+          early.delete(data.run_id);
+          if (seen && (seen.state === "done" || seen.state === "failed") && data.state !== "done" && data.state !== "failed") {
+            mark("render.early." + seen.state, version);
+            onState(my, seen, version, options);
+            return;
+          }
           onState(my, data, version, options);
           if (data.state !== "done" && data.state !== "failed") poll(my, data.run_id, version, options, 0);
         } catch (e) {

@@ -4,18 +4,19 @@ import { Suspense } from "react";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useStore } from "zustand";
-import { AlertTriangle, ArrowLeft, Check, CloudOff, Download, Loader2 } from "lucide-react";
+import { AlertTriangle, ArrowLeft, Check, CloudOff, Download, History, Loader2, Share2 } from "lucide-react";
 import { PageLoading, UserMenu, useRequireAuth } from "@/components/app-shell";
 import { BasicsForm, EditorStoreProvider, SectionsForm } from "@/components/editor/forms";
-import { HistoryDialog, ShareDialog } from "@/components/editor/dialogs";
 import { PreviewPane } from "@/components/editor/preview-pane";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
+import { NativeSelect } from "@/components/ui/native-select";
 import { api, ApiError, versionFromEtag, type Theme } from "@/lib/api";
 import { createEditorStore, type EditorStore } from "@/lib/editor-store";
+import { useIdleModule } from "@/lib/lazy";
+import { warmPdf } from "@/lib/pdf";
 import { LOCALES, usePreview } from "@/lib/preview";
 import { cn } from "@/lib/utils";
 
@@ -61,6 +62,7 @@ function EditorLoader({ id }: { id: string }) {
   React.useEffect(() => {
     let live = true;
     usePreview.getState().reset();
+    warmPdf(); // pdf.js and its worker load while the resume does
     (async () => {
       try {
         const { data } = await api.getResume(id);
@@ -103,6 +105,7 @@ function EditorLoader({ id }: { id: string }) {
 function SaveIndicator({ store }: { store: EditorStore }) {
   const status = useStore(store, (s) => s.status);
   const error = useStore(store, (s) => s.error);
+  const version = useStore(store, (s) => s.version);
   const map = {
     saved: { icon: <Check aria-hidden="true" className="size-3.5 text-success" />, text: "Saved" },
     pending: { icon: <Loader2 aria-hidden="true" className="size-3.5" />, text: "Unsaved changes" },
@@ -111,7 +114,7 @@ function SaveIndicator({ store }: { store: EditorStore }) {
     conflict: { icon: <AlertTriangle aria-hidden="true" className="size-3.5 text-destructive" />, text: "Conflict" },
   }[status];
   return (
-    <span role="status" aria-live="polite" className="flex items-center gap-1 text-xs text-muted-foreground" data-testid="save-status" data-status={status} title={error || undefined}>
+    <span role="status" aria-live="polite" className="flex items-center gap-1 text-xs text-muted-foreground" data-testid="save-status" data-status={status} data-version={version} title={error || undefined}>
       {map.icon}
       {map.text}
     </span>
@@ -185,51 +188,66 @@ function Pickers({ onChange }: { onChange: () => void }) {
         <Label htmlFor="pick-theme" className="text-xs text-muted-foreground">
           Theme
         </Label>
-        <Select value={theme} onValueChange={(v) => change({ theme: v })}>
-          <SelectTrigger id="pick-theme" className="h-8">
-            <SelectValue />
-          </SelectTrigger>
-          <SelectContent>
-            {(themes.length ? themes : [{ name: theme, description: "" }]).map((t) => (
-              <SelectItem key={t.name} value={t.name}>
-                {t.name.charAt(0).toUpperCase() + t.name.slice(1)}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
+        <NativeSelect id="pick-theme" className="h-8" value={theme} onChange={(e) => change({ theme: e.target.value })}>
+          {(themes.length ? themes : [{ name: theme, description: "" }]).map((t) => (
+            <option key={t.name} value={t.name}>
+              {t.name.charAt(0).toUpperCase() + t.name.slice(1)}
+            </option>
+          ))}
+        </NativeSelect>
       </div>
       <div className="grid gap-1">
         <Label htmlFor="pick-paper" className="text-xs text-muted-foreground">
           Paper
         </Label>
-        <Select value={paper} onValueChange={(v) => change({ paper: v })}>
-          <SelectTrigger id="pick-paper" className="h-8">
-            <SelectValue />
-          </SelectTrigger>
-          <SelectContent>
-            <SelectItem value="a4">A4</SelectItem>
-            <SelectItem value="letter">Letter</SelectItem>
-          </SelectContent>
-        </Select>
+        <NativeSelect id="pick-paper" className="h-8" value={paper} onChange={(e) => change({ paper: e.target.value })}>
+          <option value="a4">A4</option>
+          <option value="letter">Letter</option>
+        </NativeSelect>
       </div>
       <div className="grid gap-1">
         <Label htmlFor="pick-locale" className="text-xs text-muted-foreground">
           Language
         </Label>
-        <Select value={locale} onValueChange={(v) => change({ locale: v })}>
-          <SelectTrigger id="pick-locale" className="h-8">
-            <SelectValue />
-          </SelectTrigger>
-          <SelectContent>
-            {LOCALES.map((l) => (
-              <SelectItem key={l.code} value={l.code}>
-                {l.name}
-              </SelectItem>
-            ))}
-          </SelectContent>
-        </Select>
+        <NativeSelect id="pick-locale" className="h-8" value={locale} onChange={(e) => change({ locale: e.target.value })}>
+          {LOCALES.map((l) => (
+            <option key={l.code} value={l.code} lang={l.code}>
+              {l.name}
+            </option>
+          ))}
+        </NativeSelect>
       </div>
     </div>
+  );
+}
+
+/** History and Share: their dialogs load after the first paint; until then the same buttons
+ * load them at once and open the one clicked. */
+function EditorDialogs({ store, id }: { store: EditorStore; id: string }) {
+  const { mod, now } = useIdleModule(() => import("@/components/editor/dialogs"));
+  const [asked, setAsked] = React.useState<"history" | "share" | null>(null);
+  if (mod)
+    return (
+      <>
+        <mod.HistoryDialog store={store} defaultOpen={asked === "history"} />
+        <mod.ShareDialog id={id} defaultOpen={asked === "share"} />
+      </>
+    );
+  const ask = (which: "history" | "share") => () => {
+    setAsked(which);
+    now();
+  };
+  return (
+    <>
+      <Button variant="outline" size="sm" aria-haspopup="dialog" aria-expanded={false} onClick={ask("history")}>
+        <History aria-hidden="true" /> <span className="hidden md:inline">History</span>
+        <span className="sr-only md:hidden">Version history</span>
+      </Button>
+      <Button variant="outline" size="sm" aria-haspopup="dialog" aria-expanded={false} onClick={ask("share")}>
+        <Share2 aria-hidden="true" /> <span className="hidden md:inline">Share</span>
+        <span className="sr-only md:hidden">Share</span>
+      </Button>
+    </>
   );
 }
 
@@ -287,8 +305,7 @@ function Editor({ store }: { store: EditorStore }) {
             />
           </div>
           <SaveIndicator store={store} />
-          <HistoryDialog store={store} />
-          <ShareDialog id={id} />
+          <EditorDialogs store={store} id={id} />
           <Button size="sm" asChild={!!shown} disabled={!shown} aria-disabled={!upToDate || undefined}>
             {shown ? (
               <a href={api.renderPdfUrl(shown.runId)} download={fileName + ".pdf"} data-testid="download-pdf">

@@ -10,8 +10,10 @@ import { api, ApiError, type Share, type VersionSummary } from "@/lib/api";
 import type { EditorStore } from "@/lib/editor-store";
 import { formatDate } from "@/lib/utils";
 
-export function HistoryDialog({ store }: { store: EditorStore }) {
-  const [open, setOpen] = React.useState(false);
+// Loaded after the editor's first paint (app/editor/page.tsx, lib/lazy.ts); `defaultOpen`
+// when the person clicked the button before this module had loaded.
+export function HistoryDialog({ store, defaultOpen = false }: { store: EditorStore; defaultOpen?: boolean }) {
+  const [open, setOpen] = React.useState(defaultOpen);
   const [items, setItems] = React.useState<VersionSummary[] | null>(null);
   const [busy, setBusy] = React.useState<number | null>(null);
   const id = store.getState().id;
@@ -76,8 +78,8 @@ export function HistoryDialog({ store }: { store: EditorStore }) {
   );
 }
 
-export function ShareDialog({ id }: { id: string }) {
-  const [open, setOpen] = React.useState(false);
+export function ShareDialog({ id, defaultOpen = false }: { id: string; defaultOpen?: boolean }) {
+  const [open, setOpen] = React.useState(defaultOpen);
   const [share, setShare] = React.useState<Share | null | undefined>(undefined);
   const [busy, setBusy] = React.useState(false);
   React.useEffect(() => {

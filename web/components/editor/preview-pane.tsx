@@ -4,6 +4,7 @@ import { AlertTriangle, Radio } from "lucide-react";
 import { Progress } from "@/components/ui/progress";
 import { usePreview } from "@/lib/preview";
 import { drawPage, openPdf } from "@/lib/pdf";
+import { mark } from "@/lib/trace";
 
 declare global {
   interface Window {
@@ -42,6 +43,7 @@ export function PreviewPane() {
     let live = true;
     (async () => {
       const doc = await openPdf(shown.bytes.slice(0));
+      mark("pdf.opened", shown.version);
       try {
         const canvases: HTMLCanvasElement[] = [];
         for (let i = 1; i <= doc.numPages; i++) canvases.push(await drawPage(doc, i, width));
