@@ -90,9 +90,9 @@ void render_locale_date(const struct render_locale *l, struct rg_buf *b, const c
  * extraction (fonts with cursive attachment split them), Hebrew and symbols come from
  * Noto.  CJK is left out on purpose: the renderer's own fontconfig rules (render.c)
  * append the CJK face that the document's language asks for (that decides the glyph
- * forms: SC, TC, JP, KR).  Emoji come from Symbola, an outline font: cairo 1.16 draws
- * colour emoji as Type 3 fonts, which crash it inside a tagged (structured) PDF, and an
- * outline emoji is real text that copies and searches. */
+ * forms: SC, TC, JP, KR).  Emoji clusters are drawn in colour by render-emoji.c; Symbola,
+ * an outline font, draws the emoji-like symbols that are text by default (and carries the
+ * colour emoji's text). */
 #define FALLBACK_FAMILIES                                                                          \
     "Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Symbols, Noto Sans Symbols2, "       \
     "Noto Sans Math, DejaVu Sans, Symbola"
@@ -109,8 +109,12 @@ void render_locale_date(const struct render_locale *l, struct rg_buf *b, const c
 
 /* ---- the renderer ------------------------------------------------------------------- */
 
+struct render_emoji; /* render-emoji.c */
+
 struct rg_renderer {
     char *data_dir;
+    struct render_emoji *emoji; /* colour emoji fonts, opened at the first emoji */
+    int emoji_failed;           /* no colour emoji font: emoji stay with the fallback fonts */
     PangoFontMap *fontmap;
     FcConfig *fc; /* the renderer's own font configuration (render.c) */
     PangoContext *pango;
@@ -122,6 +126,15 @@ struct rg_renderer {
 
 const struct render_theme *render_theme_find(const struct rg_renderer *r, const char *name);
 const struct render_locale *render_locale_find(const struct rg_renderer *r, const char *tag);
+
+/* ---- colour emoji (render-emoji.c) ---------------------------------------------------- */
+
+/* Adds a shape attribute to al for every emoji cluster of text (laid out at size points)
+ * that the colour emoji font draws; returns how many. */
+int render_emoji_attrs(struct rg_renderer *r, const char *text, double size, PangoAttrList *al);
+/* The pango shape renderer that draws them (set on every layout context). */
+void render_emoji_draw(cairo_t *cr, PangoAttrShape *attr, gboolean do_path, gpointer data);
+void render_emoji_free(struct render_emoji *em);
 
 /* ---- images ------------------------------------------------------------------------- */
 

@@ -256,9 +256,13 @@ static PangoLayout *mk_layout_b(struct render_ctx *c, const char *text, PangoFon
         a->end_index = (guint)bold;
         pango_attr_list_insert(al, a);
     }
+    /* Colour emoji are shapes, which only pango's own line drawing draws: such text is
+     * never broken by render_wrap_breaks. */
+    int emoji = render_emoji_attrs(c->r, final, pango_font_description_get_size(fd) /
+                                                    (double)PANGO_SCALE, al);
     /* Start-aligned (the line's x does not depend on the box width) and probably
      * narrower than the box: try without a width (see FIT_GUESS). */
-    if (pango_width > 0 && !(flags & FLAG_CENTER) && !c->rtl &&
+    if (pango_width > 0 && !emoji && !(flags & FLAG_CENTER) && !c->rtl &&
         ((flags & FLAG_SELFWRAP) ||
          (double)g_utf8_strlen(final, -1) * (pango_font_description_get_size(fd) / PANGO_SCALE) <=
              FIT_GUESS * width))
@@ -1544,6 +1548,7 @@ static PangoContext *mk_context(struct rg_renderer *r, PangoLanguage *lang, Pang
     pango_context_set_round_glyph_positions(pc, FALSE);
     pango_context_set_language(pc, lang);
     pango_context_set_base_dir(pc, dir);
+    pango_cairo_context_set_shape_renderer(pc, render_emoji_draw, NULL, NULL);
     cairo_font_options_destroy(fo);
     return pc;
 }

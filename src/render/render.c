@@ -105,6 +105,8 @@ static FcConfig *font_config(const struct rg_renderer *r, struct rg_errinfo *ei)
     }
     accept_families(&x, FALLBACK_FAMILIES);
     accept_families(&x, SCRIPT_FAMILIES);
+    /* Read by render-emoji.c only: no font description names it. */
+    accept_families(&x, "Noto Color Emoji");
     accept_families(&x, "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans CJK HK, Noto Sans CJK "
                         "JP, Noto Sans CJK KR");
     (void)rg_buf_puts(&x, "</acceptfont><rejectfont><pattern></pattern></rejectfont></selectfont>\n");
@@ -203,6 +205,7 @@ struct rg_renderer *rg_renderer_free(struct rg_renderer *r)
 {
     if (!r)
         return NULL;
+    render_emoji_free(r->emoji);
     for (size_t i = 0; i < r->nthemes; i++)
         render_theme_free(r->themes[i]);
     for (size_t i = 0; i < r->nlocales; i++)

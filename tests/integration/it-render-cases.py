@@ -922,7 +922,65 @@ def case_order():
                     p1.find("LangQz") > max(p1.find(w) for w in words), p1.find("LangQz"))
 
 
-CASE_FUNCS = [("order", case_order), ("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
+# ---- emoji --------------------------------------------------------------------------------
+
+EMOJI = ["👩\u200d💻", "👨\u200d👩\u200d👧\u200d👦", "🇩🇪", "🇯🇵", "👍🏽", "❤️", "1️⃣", "🚀",
+         "🏴\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F", "🫠", "☕"]
+
+
+def colourful_pixels(pdf, tag):
+    """Pixels of page 1 far from grey (an emoji is colourful, text and rules are not)."""
+    out = os.path.join(TMP, tag + "-px")
+    subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", pdf, out], check=True)
+    data = open(out + "-1.ppm", "rb").read()
+    # binary PPM: "P6\n<w> <h>\n255\n" then RGB triples
+    parts = data.split(b"\n", 3)
+    px = parts[3]
+    n = 0
+    for i in range(0, len(px) - 2, 3):
+        r, g, b = px[i], px[i + 1], px[i + 2]
+        if max(r, g, b) - min(r, g, b) > 90:
+            n += 1
+    return n
+
+
+def case_emoji():
+    """Emoji clusters (ZWJ sequences, flags, skin tones, keycaps, tag flags, a Unicode 14
+    emoji) are drawn in colour as one picture each, copy as exactly the characters written,
+    and leave a PDF that qpdf finds clean; a heart without VS16 stays text."""
+    line = " ".join(EMOJI)
+    doc = {"basics": {"name": "Emoji Person 👩\u200d💻", "label": "Engineer " + line,
+                      "summary": "Loves ☕ and 🐧; family 👨\u200d👩\u200d👧\u200d👦, again 🚀🚀🚀 and ❤ as text."},
+           "work": [{"name": "Rocket Co 🚀", "position": "Dev 💡",
+                     "highlights": ["Shipped 🎉 " + "🎉" * 60]}]}
+    plain = json.loads(json.dumps(doc, ensure_ascii=False))
+    for k in ("name", "label", "summary"):
+        plain["basics"][k] = re.sub(r"[^\x00-\u024f]", "x", plain["basics"][k])
+    plain["work"][0] = {"name": "Rocket Co x", "position": "Dev x", "highlights": ["Shipped x " + "x" * 60]}
+    res, res_plain = all_themes(doc, name="emoji"), all_themes(plain, name="emoji-plain")
+    for t in THEMES:
+        pdf, rc, err = res[t]
+        tag = "emoji [%s]" % t
+        if not rendered_ok(tag, pdf, rc, err):
+            continue
+        text = nospace(C.pdftotext(pdf))
+        for e in EMOJI + ["👨\u200d👩\u200d👧\u200d👦,", "🚀🚀🚀", "🎉" * 60]:
+            R.check("%s: copies %s exactly" % (tag, ascii(e)), nospace(e) in text, C.context(text, e[:1]))
+        R.check("%s: a heart without VS16 copies as the plain heart" % tag, "❤astext" in text, C.context(text, "❤"))
+        q = subprocess.run(["qpdf", "--check", pdf], capture_output=True, text=True)
+        R.check("%s: qpdf --check clean (no warnings)" % tag, q.returncode == 0 and "WARNING" not in q.stdout + q.stderr,
+                (q.stdout + q.stderr)[-400:])
+        imgs = subprocess.run(["pdfimages", "-list", pdf], capture_output=True, text=True).stdout.splitlines()[2:]
+        pics = [l.split() for l in imgs if len(l.split()) > 5 and l.split()[2] == "image"]
+        rgb = [f for f in pics if f[5] == "rgb"]
+        # 81 emoji drawn (cairo stores a picture without colour, e.g. a white flag, as grey)
+        R.check("%s: each emoji is a colour picture" % tag, len(pics) >= 81 and len(rgb) >= 70,
+                (len(pics), len(rgb)))
+        if res_plain[t][1] == 0:
+            c1, c0 = colourful_pixels(pdf, "emoji-" + t), colourful_pixels(res_plain[t][0], "emoji-plain-" + t)
+            R.check("%s: the page has the emoji's colours" % tag, c1 > c0 + 200, (c1, c0))
+
+CASE_FUNCS = [("order", case_order), ("emoji", case_emoji), ("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
               ("09", case09), ("11", case11), ("12", case12), ("13", case13), ("15", case15), ("16", case16),
               ("18", case18), ("20", case20), ("21", case21), ("23", case23), ("24", case24), ("25", case25)]
 
