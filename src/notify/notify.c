@@ -114,11 +114,15 @@ static void lws_logger(int level, const char *line)
            RG_KV_STR("msg", msg));
 }
 
-/* Each socket is a file descriptor: the soft limit must fit max_connections. */
-static void raise_fd_limit(int64_t want)
+/* Each socket is a file descriptor: the soft limit is set to fit max_connections plus the
+ * hub's own (Redis, PostgreSQL, RabbitMQ, metrics, pipes), as far as the hard limit
+ * allows.  lws sizes its fd table from this limit, so it is also lowered when far above:
+ * lws's own fd_limit_per_thread is not used, because below the open-file limit it makes
+ * lws find the socket of each event by a linear search over the table. */
+static void set_fd_limit(int64_t want)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (int64_t)rl.rlim_cur >= want)
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (int64_t)rl.rlim_cur == want)
         return;
     rlim_t old = rl.rlim_cur;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (int64_t)rl.rlim_max >= want ? (rlim_t)want
@@ -168,7 +172,7 @@ int main(int argc, char **argv)
     enum rg_log_level lvl;
     if (rg_log_level_parse(cfg.log_level, &lvl) == 0)
         rg_log_min = lvl;
-    raise_fd_limit(cfg.max_connections + 1024);
+    set_fd_limit(cfg.max_connections + 1024);
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -207,7 +211,6 @@ int main(int argc, char **argv)
     if (!strchr(cfg.listen_addr, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry;
-    info.fd_limit_per_thread = (unsigned)(cfg.max_connections + 256);
     info.max_http_header_data = 4096;
     info.timeout_secs = 10;
     info.user = &hub;
