@@ -11,6 +11,7 @@ import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const require = createRequire(import.meta.url);
 const BASE = process.env.RG_E2E_BASE || "http://localhost:8080";
@@ -346,7 +347,17 @@ try {
   await snap(pp, "phone-preview");
   await phone.close();
 
-  // JS shipped to the editor (measured from what the page loaded)
+  // JS the editor page loads before it is usable: the <script src> of out/editor.html
+  // (chunks imported later, such as pdf.js, the dialogs and the account menu, are not in it).
+  const html = readFileSync(join("out", "editor.html"), "utf8");
+  const srcs = [...new Set([...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]))];
+  let raw = 0, gz = 0;
+  for (const src of srcs) {
+    const buf = readFileSync(join("out", src.replace(/^\//, "")));
+    raw += buf.length;
+    gz += gzipSync(buf, { level: 9 }).length;
+  }
+  measures.editor_first_load_js = { files: srcs.length, raw_bytes: raw, gzip9_bytes: gz, gzip9_kib: Math.round((gz / 1024) * 10) / 10 };
   const csp = await page.evaluate(() => window.__csp || []);
   check(csp.length === 0, "no Content-Security-Policy violations", csp);
   check(consoleErrors.length === 0, "no console errors", consoleErrors);
