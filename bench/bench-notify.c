@@ -61,6 +61,7 @@ static int64_t id_base, id_cap;
 static int64_t *t_pub;
 static uint16_t *seen, *want; /* want: that user's sockets (publisher, read after join) */
 static int64_t *lat_us;
+static uint16_t *lat_sec; /* second of publishing it was sent in */
 static size_t nlat, cap_lat;
 static uint64_t unknown_ids;
 static int64_t first_pub_us, last_recv_us;
@@ -121,6 +122,9 @@ static void connect_one(struct conn *c)
     memset(&ci, 0, sizeof ci);
     ci.context = ctx;
     ci.address = "127.0.0.1";
+    /* From 127.0.0.2: the 10,000 ephemeral ports (and their TIME_WAITs) are then taken on
+     * another address than the servers' 127.0.0.1 ports, which lie in the same range. */
+    ci.iface = "127.0.0.2";
     ci.port = port;
     ci.path = path;
     ci.host = "127.0.0.1";
@@ -177,7 +181,9 @@ static void on_message(const char *s, size_t len)
     if (nlat == cap_lat) {
         cap_lat = cap_lat ? cap_lat * 2 : 65536;
         lat_us = rg_realloc(lat_us, cap_lat * sizeof *lat_us);
+        lat_sec = rg_realloc(lat_sec, cap_lat * sizeof *lat_sec);
     }
+    lat_sec[nlat] = (uint16_t)((sent - first_pub_us) / 1000000);
     lat_us[nlat++] = now - sent;
     last_recv_us = now;
 }
@@ -537,6 +543,21 @@ int main(int argc, char **argv)
                 dup += (uint64_t)(seen[k] - want[k]);
             }
         }
+        /* p99 of each second of publishing: a stall shows as one bad second. */
+        struct rg_buf per_sec;
+        rg_buf_init(&per_sec, 1 << 16);
+        int64_t *tmp = rg_malloc((nlat ? nlat : 1) * sizeof *tmp);
+        for (int sec = 0; sec <= seconds; sec++) {
+            size_t m = 0;
+            for (size_t i = 0; i < nlat; i++)
+                if (lat_sec[i] == sec)
+                    tmp[m++] = lat_us[i];
+            if (!m)
+                continue;
+            qsort(tmp, m, sizeof *tmp, cmp64);
+            (void)rg_buf_printf(&per_sec, " %.1f", tmp[(size_t)((double)(m - 1) * 0.99)] / 1000.0);
+        }
+        rg_free(tmp);
         qsort(lat_us, nlat, sizeof *lat_us, cmp64);
 #define PCT(q) (nlat ? lat_us[(size_t)((double)(nlat - 1) * (q))] / 1000.0 : 0.0)
         double span = first_pub_us && last_recv_us > first_pub_us
@@ -557,6 +578,8 @@ int main(int argc, char **argv)
         printf("  broker-to-socket latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, "
                "max %.2f ms\n",
                PCT(0.50), PCT(0.90), PCT(0.99), PCT(0.999), PCT(1.0));
+        printf("  p99 of each second of publishing (ms):%s\n", per_sec.ptr);
+        rg_buf_done(&per_sec);
 #define TV(t) ((double)(t).tv_sec + (double)(t).tv_usec / 1e6)
         double rcpu = TV(ru1.ru_utime) + TV(ru1.ru_stime) - TV(ru0.ru_utime) - TV(ru0.ru_stime);
 #undef TV
