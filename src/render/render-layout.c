@@ -208,6 +208,35 @@ static char *mark_ltr_symbols(const char *text)
  * pango wraps it as before.  A wrong guess costs time, never a different layout. */
 #define FIT_GUESS 2.0
 
+/* Pango 1.50 sets each run of a line on the baseline that the script of the line's first
+ * run uses (ideographic for Han, hanging for Devanagari), looked up in each font's BASE
+ * table or, for a font without one, guessed from its descender: an Arabic run after Chinese
+ * then sits 0.45 em high, a Latin one 0.1 em.  Every run here sits on the alphabetic
+ * baseline, as in a browser (the renderer sets no baseline-shift attributes).  Must run
+ * before anything measures the lines (pango caches their extents), so after every change
+ * of width: set_width() does both. */
+static void one_baseline(PangoLayout *l)
+{
+    int shifted = 0;
+    for (GSList *ls = pango_layout_get_lines_readonly(l); ls && !shifted; ls = ls->next)
+        for (GSList *rs = ((PangoLayoutLine *)ls->data)->runs; rs && !shifted; rs = rs->next)
+            shifted = ((PangoGlyphItem *)rs->data)->y_offset != 0;
+    if (!shifted)
+        return;
+    /* pango_layout_get_lines (not _readonly) marks the lines as changed by their user:
+     * pango then measures them afresh instead of using the extents it cached with the
+     * shifts. */
+    for (GSList *ls = pango_layout_get_lines(l); ls; ls = ls->next)
+        for (GSList *rs = ((PangoLayoutLine *)ls->data)->runs; rs; rs = rs->next)
+            ((PangoGlyphItem *)rs->data)->y_offset = 0;
+}
+
+static void set_width(PangoLayout *l, int pango_width)
+{
+    pango_layout_set_width(l, pango_width);
+    one_baseline(l);
+}
+
 /* Makes a layout of `text` wrapped at `width` (no wrapping when width < 0).  Ligatures are
  * turned off so that copy-paste and applicant-tracking systems read exactly the words
  * written; required ligatures (Arabic lam-alef) are a separate feature and stay on.  The
@@ -273,12 +302,13 @@ static PangoLayout *mk_layout_b(struct render_ctx *c, const char *text, PangoFon
     rg_free(marked);
     pango_layout_set_attributes(l, al);
     pango_attr_list_unref(al);
+    one_baseline(l);
     g_free(upper);
     if (unwrapped && !(flags & FLAG_SELFWRAP)) {
         PangoRectangle lr;
         pango_layout_get_extents(l, NULL, &lr);
         if (lr.width > pango_width) /* wider than the box after all: let pango wrap it */
-            pango_layout_set_width(l, pango_width);
+            set_width(l, pango_width);
     }
     if (!c->warned_glyphs && pango_layout_get_unknown_glyphs_count(l) > 0) {
         c->warned_glyphs = 1;
@@ -565,7 +595,7 @@ static int wrap_lines(PangoLayout *l, double width, struct line_box **ret,
         if (lr.width > (int)(width * PANGO_SCALE)) {
             n = render_wrap_breaks(l, width, &wl);
             if (n < 0)
-                pango_layout_set_width(l, (int)(width * PANGO_SCALE));
+                set_width(l, (int)(width * PANGO_SCALE));
         }
     }
     if (n < 0)
@@ -867,7 +897,7 @@ static void entry_title(struct render_ctx *c, const char *title, const char *dat
         pango_layout_get_extents(dl, NULL, &lr);
         dw = lr.width / (double)PANGO_SCALE;
         if (dw > w * 0.45) {
-            pango_layout_set_width(dl, (int)(w * 0.45 * PANGO_SCALE));
+            set_width(dl, (int)(w * 0.45 * PANGO_SCALE));
             dw = w * 0.45;
         }
         layout_lines(dl, &db);

@@ -980,7 +980,51 @@ def case_emoji():
             c1, c0 = colourful_pixels(pdf, "emoji-" + t), colourful_pixels(res_plain[t][0], "emoji-plain-" + t)
             R.check("%s: the page has the emoji's colours" % tag, c1 > c0 + 200, (c1, c0))
 
-CASE_FUNCS = [("order", case_order), ("emoji", case_emoji), ("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
+# ---- one baseline -------------------------------------------------------------------------
+
+def shifted_runs(pdf, fonts):
+    """In every text block that shows all of `fonts` (base-name fragments), the vertical
+    moves between its runs within a line (Td with a y part under a line's height): []
+    when they share one baseline."""
+    objs = C.qdf(pdf, TMP)
+    base = {}
+    for body in objs.values():
+        for name, num in re.findall(r"/(f-\d+-\d+) (\d+) 0 R", body):
+            m = re.search(r"/BaseFont /(\S+)", objs.get(int(num), ""))
+            if m:
+                base[name] = m.group(1)
+    moves = []
+    for body in objs.values():
+        if "stream" not in body or "BT" not in body:
+            continue
+        data = C._stream_of(body)
+        if isinstance(data, bytes):
+            data = data.decode("latin-1")
+        for bt in re.findall(r"\bBT\b(.*?)\bET\b", data or "", re.S):
+            used = {base.get(f, f) for f in re.findall(r"/(f-\d+-\d+) [\d.]+ Tf", bt)}
+            if all(any(frag in u for u in used) for frag in fonts):
+                # in em (cairo sets the size in Tm); a move of a line or more is a new line
+                moves += [float(y) for _, y in re.findall(r"([-\d.]+) ([-\d.]+) Td", bt)
+                          if 1e-3 < abs(float(y)) < 0.9]
+    return moves
+
+
+def case_baseline():
+    """Runs of different scripts on one line share its baseline, whichever script comes
+    first (pango 1.50 aligns them on the first run's script baseline: Arabic after Chinese
+    sat 0.45 em high)."""
+    lines = ["中文 أنا Latin.", "Latin 中文 أنا.", "日本語 עברית Latin.", "한국어 عربي text."]
+    doc = {"basics": {"name": "Baseline Test"},
+           "work": [{"name": "Co", "position": "Dev", "highlights": lines}]}
+    for t, (pdf, rc, err) in all_themes(doc, name="baseline").items():
+        tag = "baseline [%s]" % t
+        if not rendered_ok(tag, pdf, rc, err):
+            continue
+        for fonts in (["CJK", "Arabic"], ["CJK", "Hebrew"]):
+            mv = shifted_runs(pdf, fonts)
+            R.check("%s: %s and %s runs share the line's baseline" % (tag, fonts[0], fonts[1]), not mv, mv[:6])
+
+CASE_FUNCS = [("order", case_order), ("emoji", case_emoji), ("baseline", case_baseline), ("01", case01), ("02", case02), ("04", case04), ("05", case05), ("07", case07), ("08", case08),
               ("09", case09), ("11", case11), ("12", case12), ("13", case13), ("15", case15), ("16", case16),
               ("18", case18), ("20", case20), ("21", case21), ("23", case23), ("24", case24), ("25", case25)]
 
