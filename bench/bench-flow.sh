@@ -4,8 +4,8 @@
 #
 #   bench/bench-flow.sh
 #
-# Starts its own stack under var/bench-flow on other ports (PostgreSQL 55434, RabbitMQ
-# 55674, rg-flow 18184, rg-pdf 18185; PDFs into var/bench-flow/storage), stops it at the
+# Starts its own stack under var/bench-flow on other ports (PostgreSQL 15434, RabbitMQ
+# 15682, rg-flow 18184, rg-pdf 18185; PDFs into var/bench-flow/storage), stops it at the
 # end, and prints (bench/bench_flow.py): generations/s sustained with 2000 runs queued at
 # once; submit -> done latency p50/p99 at a fixed offered rate of 100/s (from the
 # database's own timestamps of the 'submitted' and 'done' history rows); the latency of a
@@ -17,7 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 BUILD_DIR=${RG_BUILD_DIR:-build-flow}
-export RG_STACK_DIR=$ROOT/var/bench-flow RG_PG_PORT=55434 RG_AMQP_PORT=55674 RG_PG_DB=bench_flow
+export RG_STACK_DIR=$ROOT/var/bench-flow RG_PG_PORT=15434 RG_AMQP_PORT=15682 RG_PG_DB=bench_flow
 export RG_PG_FSYNC=on
 SAMPLES=$ROOT/../shared/bench
 [ -f "$SAMPLES/sample-resume.json" ] || die "no $SAMPLES/sample-resume.json"

@@ -3,7 +3,7 @@
 // Access key S3RVER, secret S3RVER; bucket "resumego" exists at start.
 'use strict';
 const S3rver = require('@20minutes/s3rver');
-const port = Number(process.argv[2] || 59000);
+const port = Number(process.argv[2] || 19000);
 const directory = process.argv[3] || './s3-data';
 new S3rver({
   address: '127.0.0.1',
