@@ -51,6 +51,8 @@ struct sess {
     int close_code; /* non-zero: closing with it at the next WRITEABLE */
     const char *close_reason;
     int need_catchup;
+    int ping_due;              /* a WebSocket ping goes out at the next WRITEABLE */
+    int64_t last_rx, ping_at;  /* monotonic ms: last frame or pong from the peer, last ping */
     int64_t since_req; /* -1: live only */
     int64_t cursor, floor;
     int64_t recent[RECENT];
@@ -79,7 +81,10 @@ static struct sess **sid_tab;
 static size_t sid_cap, sid_count;
 static struct user **user_tab;
 static size_t user_cap, user_count;
-static lws_sorted_usec_list_t recheck_sul;
+static lws_sorted_usec_list_t recheck_sul, idle_sul;
+
+#define IDLE_SCAN_MS 250
+#define PINGS_PER_SCAN 2500 /* at most 10,000 pings a second, spread over the scans */
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
@@ -510,6 +515,7 @@ static void sess_open(struct lws *wsi, struct sess *s)
     s->wsi = wsi;
     s->sid = ++next_sid;
     s->since_req = -1;
+    s->last_rx = notify_now_us() / 1000;
     sid_insert(s);
     nopen++;
     NOTIFY_SET(st, connections, (uint64_t)nopen);
@@ -658,8 +664,17 @@ static int sess_rx(struct lws *wsi, struct sess *s, const char *in, size_t len)
 
 static int sess_write(struct lws *wsi, struct sess *s)
 {
+    static unsigned char ping[LWS_PRE + 1];
     if (s->close_code)
         return close_now(wsi, s->close_code, s->close_reason);
+    if (s->ping_due) {
+        s->ping_due = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (s->q.len)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     struct notify_msg *m = ring_pop(&s->q);
     if (!m)
         return 0;
@@ -762,6 +777,36 @@ static void recheck(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(hub->lws, 0, sul, recheck, cfg->session_recheck * 1000);
 }
 
+/* Pings a socket ping_interval after the last frame from its peer (or the last ping), and
+ * hangs up, without a close frame, on one that sent nothing, not even a pong, for
+ * idle_timeout.  One scan of every session every IDLE_SCAN_MS instead of a timer per
+ * socket. */
+static void idle_scan(lws_sorted_usec_list_t *sul)
+{
+    int64_t now = notify_now_us() / 1000;
+    int pings = 0;
+    for (size_t i = 0; i < sid_cap; i++)
+        for (struct sess *s = sid_tab[i]; s; s = s->sid_next) {
+            if (now - s->last_rx >= cfg->idle_timeout) {
+                if (s->last_rx >= 0) {
+                    RG_LOG(RG_LOG_INFO, RG_EVENT("notify.idle_hangup"), RG_KV_I64("user_id", s->uid));
+                    s->last_rx = -1; /* once */
+                    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                }
+                continue;
+            }
+            int64_t since = s->ping_at > s->last_rx ? s->ping_at : s->last_rx;
+            if (!s->close_code && !s->ping_due && now - since >= cfg->ping_interval &&
+                pings < PINGS_PER_SCAN) {
+                s->ping_due = 1;
+                s->ping_at = now;
+                pings++;
+                lws_callback_on_writable(s->wsi);
+            }
+        }
+    lws_sul_schedule(hub->lws, 0, sul, idle_scan, IDLE_SCAN_MS * LWS_US_PER_MS);
+}
+
 void notify_job_submit(struct notify_hub *h, struct notify_job *job)
 {
     job->next = NULL;
@@ -781,9 +826,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_PROTOCOL_INIT:
         lws_sul_schedule(hub->lws, 0, &recheck_sul, recheck, cfg->session_recheck * 1000);
+        lws_sul_schedule(hub->lws, 0, &idle_sul, idle_scan, IDLE_SCAN_MS * LWS_US_PER_MS);
         return 0;
     case LWS_CALLBACK_PROTOCOL_DESTROY:
         lws_sul_cancel(&recheck_sul);
+        lws_sul_cancel(&idle_sul);
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         drain();
@@ -797,7 +844,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         sess_open(wsi, s);
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        if (s->last_rx >= 0)
+            s->last_rx = notify_now_us() / 1000;
         return sess_rx(wsi, s, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (s->last_rx >= 0)
+            s->last_rx = notify_now_us() / 1000;
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return sess_write(wsi, s);
     case LWS_CALLBACK_TIMER:

@@ -198,9 +198,11 @@ int main(int argc, char **argv)
         goto out;
     }
     void *loops[] = {loop};
+    /* lws's own ping/idle timers are off (a policy without hangup time schedules none):
+     * lws keeps one timer per socket in a sorted list, re-inserted on each ping and pong,
+     * and 10,000 sockets pinged together cost seconds of the service thread.  notify-ws.c
+     * pings and hangs up from one scan instead (ping_interval, idle_timeout). */
     static lws_retry_bo_t retry;
-    retry.secs_since_valid_ping = (uint16_t)(cfg.ping_interval / 1000);
-    retry.secs_since_valid_hangup = (uint16_t)(cfg.idle_timeout / 1000);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = (int)cfg.port;
