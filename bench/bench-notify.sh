@@ -3,7 +3,7 @@
 # broker-to-socket latency while a steady rate of notifications fans out to every socket.
 # Not a timed test.
 #
-#   bench/bench-notify.sh [CONNS [USERS [RATE [SECONDS]]]]     (default 10000 1000 1000 20)
+#   bench/bench-notify.sh [CONNS [USERS [RATE [SECONDS]]]]     (default 10000 1000 1000 60)
 #
 # Starts its own stack under var/bench-notify on its own ports (PostgreSQL 57111, Redis
 # 57112, RabbitMQ 57113, rg-core 57114, rg-notify 57115 with metrics on 57116; rg-notify
@@ -19,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
-CONNS=${1:-10000} USERS=${2:-1000} RATE=${3:-1000} SECONDS_=${4:-20}
+CONNS=${1:-10000} USERS=${2:-1000} RATE=${3:-1000} SECONDS_=${4:-60}
 for v in "$CONNS" "$USERS" "$RATE" "$SECONDS_"; do
     [[ $v =~ ^[0-9]+$ ]] || die "usage: bench/bench-notify.sh [CONNS [USERS [RATE [SECONDS]]]] (integers)"
 done

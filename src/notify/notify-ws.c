@@ -664,12 +664,14 @@ static int sess_rx(struct lws *wsi, struct sess *s, const char *in, size_t len)
 
 static int sess_write(struct lws *wsi, struct sess *s)
 {
-    static unsigned char ping[LWS_PRE + 1];
+    /* A ping with a payload: libwebsockets' own client does not answer empty ones. */
+    unsigned char ping[LWS_PRE + 4];
     if (s->close_code)
         return close_now(wsi, s->close_code, s->close_reason);
     if (s->ping_due) {
         s->ping_due = 0;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        memcpy(ping + LWS_PRE, "ping", 4);
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
             return -1;
         if (s->q.len)
             lws_callback_on_writable(wsi);
