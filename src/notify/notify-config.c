@@ -21,8 +21,9 @@ const struct rg_cfg_opt notify_cfg_opts[] = {
                "Redis URL of rg-core's sessions (RG_REDIS_URL when not set)"),
     RG_CFG_STR("redis_prefix", C, redis_prefix, "", 0,
                "prefix of rg-core's Redis keys (its redis_prefix; RG_CORE_REDIS_PREFIX when not set)"),
-    RG_CFG_INT("max_connections", C, max_connections, "20000", 1, 1000000, 0,
-               "open sockets per hub; past it a new socket is closed with 1013"),
+    RG_CFG_INT("max_connections", C, max_connections, "16384", 1, 1000000, 0,
+               "open sockets per hub; past it a new socket is closed with 1013 (lowered at start "
+               "to what the open-file limit allows)"),
     RG_CFG_INT("max_per_user", C, max_per_user, "64", 1, 100000, 0,
                "open sockets per user on this hub; past it 4429"),
     RG_CFG_SIZE("max_message", C, max_message, "4KiB", 64, 1048576, 0,
@@ -52,6 +53,10 @@ const struct rg_cfg_opt notify_cfg_opts[] = {
     RG_CFG_MS("pg_timeout", C, pg_timeout, "5s", 100, 600000, 0,
               "PostgreSQL connect timeout and statement_timeout"),
     RG_CFG_MS("redis_timeout", C, redis_timeout, "2s", 10, 600000, 0, "Redis connect and command timeout"),
+    RG_CFG_STR("allowed_origins", C, allowed_origins,
+               "http://localhost:8080,https://localhost:8443,http://127.0.0.1:8080", 0,
+               "comma-separated Origins allowed for cookie-authenticated sockets (plus the "
+               "upgrade request's own Host), as rg-core's allowed_origins"),
     RG_CFG_STR("log_level", C, log_level, "info", 0, "debug, info, warn, error"),
     RG_CFG_END,
 };

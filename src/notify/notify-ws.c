@@ -569,21 +569,18 @@ static void sess_closed(struct sess *s)
     NOTIFY_SET(st, connections, (uint64_t)nopen);
 }
 
-/* One whole client message.  Returns 0, or a close code (with *reason). */
+/* One whole client message.  Returns 0, or a close code (with *reason).  Before the
+ * socket is authenticated only an auth message is accepted: anything else (a ping,
+ * garbage) closes with 4401. */
 static int sess_message(struct sess *s, const char *text, size_t len, const char **reason)
 {
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     const char *type = json_is_object(doc) ? json_string_value(json_object_get(doc, "type")) : NULL;
+    int authed = s->state != S_WAIT_AUTH && s->state != S_AUTHING;
     int code = 0;
 
     *reason = "malformed message";
-    if (!type) {
-        code = 4400;
-    } else if (!strcmp(type, "ping")) {
-        char at[40];
-        notify_now_rfc3339(at, sizeof at);
-        push_ctl(s, ctl_msg("{\"type\":\"pong\",\"at\":\"%s\"}", at), 1);
-    } else if (!strcmp(type, "auth")) {
+    if (type && !strcmp(type, "auth")) {
         if (s->state == S_WAIT_AUTH) {
             json_t *tok = json_object_get(doc, "token"), *since = json_object_get(doc, "since");
             if (!json_is_string(tok)) {
@@ -600,9 +597,15 @@ static int sess_message(struct sess *s, const char *text, size_t len, const char
                 *reason = "invalid or expired session";
             }
         }
-    } else if (s->state == S_WAIT_AUTH || s->state == S_AUTHING) {
+    } else if (!authed) {
         code = 4401;
         *reason = "authenticate first";
+    } else if (!type) {
+        code = 4400;
+    } else if (!strcmp(type, "ping")) {
+        char at[40];
+        notify_now_rfc3339(at, sizeof at);
+        push_ctl(s, ctl_msg("{\"type\":\"pong\",\"at\":\"%s\"}", at), 1);
     } else {
         code = 4400;
         *reason = "unknown message type";
@@ -819,6 +822,58 @@ void notify_job_submit(struct notify_hub *h, struct notify_job *job)
     pthread_mutex_unlock(&h->mu);
 }
 
+/* Whether origin may open a cookie-authenticated socket: one of allowed_origins, or the
+ * upgrade request's own Host (the app and the hub behind the edge under one origin).  As
+ * rg-core does for cookie-authenticated writes (core-auth.c). */
+static int origin_allowed(const char *origin, const char *host)
+{
+    size_t ol = strlen(origin);
+    for (const char *list = cfg->allowed_origins; *list;) {
+        size_t n = strcspn(list, ",");
+        const char *it = list;
+        while (n && *it == ' ')
+            it++, n--;
+        size_t m = n;
+        while (m && it[m - 1] == ' ')
+            m--;
+        if (m == ol && strncmp(it, origin, ol) == 0)
+            return 1;
+        list += strcspn(list, ",");
+        if (*list == ',')
+            list++;
+    }
+    const char *rest = strncmp(origin, "https://", 8) == 0  ? origin + 8
+                       : strncmp(origin, "http://", 7) == 0 ? origin + 7
+                                                            : NULL;
+    return rest && *host && strcmp(rest, host) == 0;
+}
+
+/* The upgrade will authenticate with the session cookie (no token in the query, no
+ * Authorization) and its Origin is missing or not allowed: a page of another site must
+ * not open a socket with the user's cookie (cross-site WebSocket hijacking). */
+static int cookie_origin_refused(struct lws *wsi)
+{
+    char buf[512], host[256];
+    size_t max = sizeof buf;
+    if (lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf) ||
+        (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+         !strncasecmp(buf, "Bearer ", 7)) ||
+        lws_http_cookie_get(wsi, NOTIFY_COOKIE, buf, &max) != 0)
+        return 0;
+    if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_ORIGIN) <= 0)
+        return 1;
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        host[0] = 0;
+    return !origin_allowed(buf, host);
+}
+
+static int nsock;
+
+int notify_ws_sockets(void)
+{
+    return nsock;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -838,9 +893,22 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         drain();
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        /* Only /ws upgrades; anything else is refused at the handshake. */
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws"))
+        /* Only /ws upgrades (404 otherwise); a cookie needs an allowed Origin (403). */
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/ws")) {
+            lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
             return 1;
+        }
+        if (cookie_origin_refused(wsi)) {
+            NOTIFY_ADD(st, auth_failures, 1);
+            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "Origin not allowed");
+            return 1;
+        }
+        return 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        nsock++;
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        nsock--;
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         sess_open(wsi, s);

@@ -12,13 +12,17 @@
  * loop runs until they are gone or 3 s have passed; then the broker and store threads are
  * joined, the context destroyed, the listener stopped.  A hub holds nothing durable, so a
  * SIGKILL loses nothing either: the clients' replay covers it. */
+#include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,32 +109,149 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
+/* lws's log lines, at most LOG_BURST a second: a peer that repeats what makes lws
+ * complain must not flood the log.  What was left out is counted in the next line. */
+#define LOG_BURST 10
+static int64_t log_window, log_lines, log_dropped;
+
+static int64_t mono_ms(void);
+
 static void lws_logger(int level, const char *line)
 {
     char msg[512];
+    int64_t now = mono_ms();
+    if (now - log_window >= 1000) {
+        log_window = now;
+        log_lines = 0;
+    }
+    if (++log_lines > LOG_BURST) {
+        log_dropped++;
+        return;
+    }
     snprintf(msg, sizeof msg, "%s", line);
     msg[strcspn(msg, "\n")] = 0;
     RG_LOG(level & LLL_ERR ? RG_LOG_ERROR : RG_LOG_WARN, RG_EVENT("notify.lws"),
-           RG_KV_STR("msg", msg));
+           RG_KV_STR("msg", msg), RG_KV_I64("suppressed_before", log_dropped));
+    log_dropped = 0;
 }
 
-/* Each socket is a file descriptor: the soft limit is set to fit max_connections plus the
- * hub's own (Redis, PostgreSQL, RabbitMQ, metrics, pipes), as far as the hard limit
- * allows.  lws sizes its fd table from this limit, so it is also lowered when far above:
- * lws's own fd_limit_per_thread is not used, because below the open-file limit it makes
- * lws find the socket of each event by a linear search over the table. */
-static void set_fd_limit(int64_t want)
+/* Each socket is a file descriptor.  The soft limit is raised to fit max_connections plus
+ * NOTIFY_FD_RESERVE (the hub's own descriptors and sockets still in their handshake), as
+ * far as the hard limit allows; when it does not, max_connections is lowered to fit, so
+ * that the hub refuses extra clients itself instead of running out of descriptors.  lws
+ * sizes its fd table from this limit.  Returns the limit, or -1. */
+static int64_t set_fd_limit(struct notify_config *cfg)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || (int64_t)rl.rlim_cur == want)
-        return;
-    rlim_t old = rl.rlim_cur;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (int64_t)rl.rlim_max >= want ? (rlim_t)want
-                                                                               : rl.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &rl);
-    if ((int64_t)rl.rlim_cur < want)
-        RG_LOG(RG_LOG_WARN, RG_EVENT("notify.fd_limit_low"), RG_KV_I64("limit", (int64_t)rl.rlim_cur),
-               RG_KV_I64("wanted", want), RG_KV_I64("was", (int64_t)old));
+    int64_t want = cfg->max_connections + NOTIFY_FD_RESERVE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    if ((int64_t)rl.rlim_cur != want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (int64_t)rl.rlim_max >= want ? (rlim_t)want
+                                                                                   : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return -1;
+    }
+    int64_t limit = (int64_t)rl.rlim_cur;
+    if (limit < want) {
+        int64_t was = cfg->max_connections;
+        cfg->max_connections = limit - NOTIFY_FD_RESERVE;
+        if (cfg->max_connections < 1)
+            return -1;
+        RG_LOG(RG_LOG_WARN, RG_EVENT("notify.max_connections_lowered"),
+               RG_KV_I64("max_connections", cfg->max_connections), RG_KV_I64("configured", was),
+               RG_KV_I64("fd_limit", limit), RG_KV_I64("reserve", NOTIFY_FD_RESERVE));
+    }
+    return limit;
+}
+
+/* ---- the listener ------------------------------------------------------------------------
+ * The hub accepts connections itself and hands them to lws (lws_adopt_socket): lws's own
+ * listener, when accept() fails for want of descriptors, logs and returns, and the
+ * listening socket, still readable, wakes the loop again at once, for ever.  Here a
+ * connection past what the hub holds (max_connections plus sockets in their handshake)
+ * is answered 503 and closed, and when descriptors run out anyway (another part of the
+ * process) one spare descriptor is given up to take the connection off the backlog and
+ * answer it, and the listener pauses LISTEN_PAUSE_MS. */
+#define LISTEN_PAUSE_MS 100
+static int listen_fd = -1, spare_fd = -1;
+static int64_t sock_limit, last_full_log, full_refused;
+static ev_io listen_io;
+static ev_timer listen_pause;
+static const char busy_reply[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                                 "Content-Type: text/plain\r\nContent-Length: 23\r\n"
+                                 "Retry-After: 5\r\n\r\nhub full, retry later.\n";
+
+static void refuse_busy(int fd)
+{
+    ssize_t n = send(fd, busy_reply, sizeof busy_reply - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    close(fd);
+    NOTIFY_ADD(&stats, rejected_full, 1);
+    full_refused++;
+    int64_t now = mono_ms();
+    if (now - last_full_log >= 1000) {
+        RG_LOG(RG_LOG_WARN, RG_EVENT("notify.full"), RG_KV_I64("refused", full_refused),
+               RG_KV_I64("sockets", notify_ws_sockets()), RG_KV_I64("limit", sock_limit));
+        last_full_log = now;
+        full_refused = 0;
+    }
+}
+
+static void listen_resume_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)w, (void)revents;
+    ev_io_start(l, &listen_io);
+}
+
+static void listen_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+    (void)w, (void)revents;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                if (spare_fd >= 0) {
+                    close(spare_fd);
+                    fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (fd >= 0)
+                        refuse_busy(fd);
+                    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                }
+                ev_io_stop(l, &listen_io);
+                ev_timer_set(&listen_pause, LISTEN_PAUSE_MS / 1000.0, 0);
+                ev_timer_start(l, &listen_pause);
+            }
+            return; /* EAGAIN: the backlog is empty */
+        }
+        if (notify_ws_sockets() >= sock_limit) {
+            refuse_busy(fd);
+            continue;
+        }
+        if (!lws_adopt_socket(hub.lws, fd))
+            RG_LOG(RG_LOG_WARN, RG_EVENT("notify.adopt_failed")); /* lws closed fd */
+    }
+}
+
+static int listen_open(const struct notify_config *cfg)
+{
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", (int)cfg->port);
+    if (getaddrinfo(cfg->listen_addr, port, &hints, &ai) != 0 || !ai)
+        return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+                    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
 }
 
 /* Wakes the loop during the shutdown's wait for the sockets to close. */
@@ -172,7 +293,15 @@ int main(int argc, char **argv)
     enum rg_log_level lvl;
     if (rg_log_level_parse(cfg.log_level, &lvl) == 0)
         rg_log_min = lvl;
-    set_fd_limit(cfg.max_connections + 1024);
+    if (set_fd_limit(&cfg) < 0) {
+        RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.fd_limit_failed"),
+               RG_KV_STR("msg", "the open-file limit leaves no room for sockets"));
+        rc = EX_OSERR;
+        goto out;
+    }
+    /* Sockets lws holds at most: the WebSocket connections and those still in their
+     * handshake (the rest of the reserve is the hub's own descriptors). */
+    sock_limit = cfg.max_connections + NOTIFY_FD_RESERVE / 2;
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -205,23 +334,25 @@ int main(int argc, char **argv)
     static lws_retry_bo_t retry;
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.port = (int)cfg.port;
-    info.iface = cfg.listen_addr;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = notify_protocols;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBEV;
     info.foreign_loops = loops;
-    if (!strchr(cfg.listen_addr, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry;
     info.max_http_header_data = 4096;
     info.timeout_secs = 10;
     info.user = &hub;
     hub.lws = lws_create_context(&info);
-    if (!hub.lws) {
+    listen_fd = hub.lws ? listen_open(&cfg) : -1;
+    if (!hub.lws || listen_fd < 0) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.listen_failed"), RG_KV_STR("addr", cfg.listen_addr),
                RG_KV_I64("port", cfg.port));
         goto out;
     }
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ev_io_init(&listen_io, listen_cb, listen_fd, EV_READ);
+    ev_io_start(loop, &listen_io);
+    ev_timer_init(&listen_pause, listen_resume_cb, LISTEN_PAUSE_MS / 1000.0, 0);
     httpd = rg_httpd_start(cfg.metrics_addr, (int)cfg.metrics_port, metrics, &stats, &ei);
     if (!httpd) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("notify.listen_failed"), RG_KV_STR("msg", ei.msg));
@@ -248,6 +379,10 @@ int main(int argc, char **argv)
     /* The signal thread's lws_cancel_service wakes the loop: stop is seen right after. */
     while (!hub.stop)
         ev_run(loop, EVRUN_ONCE);
+    ev_io_stop(loop, &listen_io);
+    ev_timer_stop(loop, &listen_pause);
+    close(listen_fd);
+    listen_fd = -1;
     int left = notify_ws_shutdown();
     int64_t deadline = mono_ms() + 3000;
     ev_timer tick;
@@ -261,6 +396,10 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     hub.stop = 1;
+    if (listen_fd >= 0)
+        close(listen_fd);
+    if (spare_fd >= 0)
+        close(spare_fd);
     if (threads >= 1) {
         pthread_mutex_lock(&hub.mu);
         pthread_cond_broadcast(&hub.jobs_cv);

@@ -22,6 +22,9 @@
 #define NOTIFY_SUBPROTOCOL "resumego.v1"
 #define NOTIFY_COOKIE "rg_session" /* rg-core's session cookie (src/core/core-auth.c) */
 #define NOTIFY_TOKEN_CHARS 43      /* base64url of 32 random bytes */
+/* File descriptors kept for the hub itself (stdio, the event loop, Redis, PostgreSQL,
+ * RabbitMQ, the metrics listener and its clients) beside max_connections sockets. */
+#define NOTIFY_FD_RESERVE 128
 
 struct notify_config {
     char *listen_addr;
@@ -30,6 +33,7 @@ struct notify_config {
     int64_t metrics_port;
     char *pg_url, *amqp_url, *redis_url; /* RG_PG_URL / RG_AMQP_URL / RG_REDIS_URL fallbacks */
     char *redis_prefix;
+    char *allowed_origins;
     int64_t max_connections, max_per_user, max_message, queue_max, queue_bytes;
     int64_t auth_timeout, ping_interval, idle_timeout, session_recheck, close_grace; /* ms */
     int64_t replay_max, retention, prune_interval;                                 /* -, ms, ms */
@@ -113,6 +117,8 @@ void notify_ws_init(struct notify_hub *hub);
 /* Asks every socket to close with 1001; returns the number still open. */
 int notify_ws_shutdown(void);
 int notify_ws_open(void);
+/* Sockets lws holds (WebSocket connections and those still in their handshake). */
+int notify_ws_sockets(void);
 /* Queues a job for the store thread (any thread). */
 void notify_job_submit(struct notify_hub *hub, struct notify_job *job);
 

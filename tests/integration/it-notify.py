@@ -13,7 +13,10 @@ and rg-pdf where the path needs them.
   it-notify.py broker     RabbitMQ restarts during live traffic: every committed
                           notification still arrives, once, in order (replay covers it)
   it-notify.py abuse      unauthenticated, malformed, oversized, slow (1008, bounded
-                          memory) and idle clients, connection limits, session end
+                          memory) and idle clients, connection limits, session end,
+                          refused handshakes (404, 403 for a cookie from another Origin)
+  it-notify.py fdlimit    an open-file limit below max_connections: lowered at start,
+                          extra clients refused (1013, 503), no busy loop, no log flood
 
 Clients: python3-websockets (Debian) and, where a client must misbehave, a raw socket.
 """
@@ -23,6 +26,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -70,7 +74,7 @@ def redis(*args):
 class Hub:
     """One rg-notify process."""
 
-    def __init__(self, env, tag, prefix=None, **cfg):
+    def __init__(self, env, tag, prefix=None, nofile=None, **cfg):
         need_env("RG_BIN_NOTIFY", "RG_TEST_REDIS_URL")
         self.port, self.mport = free_port(), free_port()
         self.prefix = prefix if prefix is not None else f"itn{os.getpid()}_{self.port}:"
@@ -80,12 +84,17 @@ class Hub:
                         RG_NOTIFY_REDIS_PREFIX=self.prefix, RG_LOG_LEVEL="info")
         for k, v in cfg.items():
             self.env["RG_NOTIFY_" + k.upper()] = str(v)
-        self.log = open(os.path.join(env.tmp, f"notify-{tag}.log"), "ab")
+        self.log_path = os.path.join(env.tmp, f"notify-{tag}.log")
+        self.log = open(self.log_path, "ab")
         self.proc = None
+        self.nofile = nofile
 
     def start(self):
+        def limit():
+            if self.nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen([os.environ["RG_BIN_NOTIFY"]], env=self.env, stdout=self.log,
-                                     stderr=self.log, start_new_session=True)
+                                     stderr=self.log, start_new_session=True, preexec_fn=limit)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -94,6 +103,16 @@ class Hub:
                 return True
             time.sleep(0.05)
         return False
+
+    def cpu_s(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_lines(self):
+        self.log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return f.read().splitlines()
 
     def metric(self, name):
         st, text = http_get(self.mport, "/metrics")
@@ -185,7 +204,7 @@ async def quiet(ws, secs):
 class RawWS:
     """A WebSocket client that can misbehave: not read, not answer pings, send bad frames."""
 
-    def __init__(self, port, path, rcvbuf=None):
+    def __init__(self, port, path, rcvbuf=None, headers="", protocol="resumego.v1"):
         self.s = socket.socket()
         if rcvbuf:
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -193,7 +212,7 @@ class RawWS:
         key = base64.b64encode(secrets.token_bytes(16)).decode()
         self.s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: resumego.v1\r\n\r\n").encode())
+                        f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocol}\r\n{headers}\r\n").encode())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             d = self.s.recv(4096)
@@ -278,7 +297,8 @@ async def live(ck):
         ta, tb = core.user("owner@example.com"), core.user("other@example.com")
         rid = make_resume(core, ta, 1)
         a1 = await connect(hub.url(token=ta))
-        a2 = await connect(hub.url(), headers={"Cookie": f"theme=dark; rg_session={ta}"})
+        a2 = await connect(hub.url(), headers={"Cookie": f"theme=dark; rg_session={ta}"},
+                           origin=f"http://127.0.0.1:{hub.port}")
         b1 = await connect(hub.url(), headers={"Authorization": f"Bearer {tb}"})
         ck.eq(a1.subprotocol, "resumego.v1", "the hub speaks resumego.v1")
         for name, ws in (("query token", a1), ("cookie", a2), ("Bearer", b1)):
@@ -554,9 +574,19 @@ async def abuse(ck):
         ck.check(0.8 <= time.time() - t0 < 4, "after about auth_timeout", time.time() - t0)
         await expect_close(await connect(hub.url(token="abc")), 4401, "malformed token: 4401")
         await expect_close(await connect(hub.url(token="A" * 43)), 4401, "unknown session: 4401")
-        await expect_close(await connect(hub.url(), headers={"Cookie": "rg_session=" + "B" * 43}), 4401,
+        await expect_close(await connect(hub.url(), headers={"Cookie": "rg_session=" + "B" * 43},
+                                         origin=f"http://127.0.0.1:{hub.port}"), 4401,
                            "unknown session in the cookie: 4401")
-        await expect_close(await connect(hub.url()), 4401, "a message before auth: 4401", '{"type":"ping"}')
+        for what, msg in (("a ping", '{"type":"ping"}'), ("garbage", "hello"), ("an unknown type", '{"type":"x"}')):
+            ws = await connect(hub.url())
+            t0 = time.time()
+            await ws.send(msg)
+            try:
+                first = await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed as ex:
+                first = ex.code
+            ck.check(first == 4401 and time.time() - t0 < 0.8,
+                     f"{what} before auth: closed 4401 at once, nothing answered", (first, time.time() - t0))
         await expect_close(await connect(hub.url()), 4401, "auth message with a bad token: 4401",
                            '{"type":"auth","token":"nope"}')
         ws = await connect(hub.url())
@@ -564,18 +594,40 @@ async def abuse(ck):
         _, ready = await until_ready(ws)
         ck.check(ready is not None, "auth message with a good token: ready")
         await ws.close()
-        for path in ("/other", "/ws/x"):
+        for path, want in (("/other", 404), ("/ws/x", 404)):
             try:
-                await (await websockets.connect(f"ws://127.0.0.1:{hub.port}{path}?token={tok}",
-                                                subprotocols=["resumego.v1"], open_timeout=5)).close()
-                ck.check(False, f"upgrade on {path} refused")
-            except (websockets.InvalidHandshake, OSError):
-                ck.check(True, f"upgrade on {path} refused")
+                st = RawWS(hub.port, f"{path}?token={tok}").status
+            except OSError:
+                st = 0
+            ck.eq(st, want, f"upgrade on {path}: HTTP {want}")
         try:
-            await (await websockets.connect(hub.url(token=tok), subprotocols=["other.v9"], open_timeout=5)).close()
-            ck.check(False, "an unknown subprotocol is refused")
-        except (websockets.InvalidHandshake, OSError):
-            ck.check(True, "an unknown subprotocol is refused")
+            st = RawWS(hub.port, f"/ws?token={tok}", protocol="other.v9").status
+        except OSError:
+            st = 0
+        ck.check(st in (0, 400), "an unknown subprotocol is refused at the handshake", st)
+
+        # cookie authentication needs an allowed Origin (no cross-site socket with the
+        # user's cookie); explicit credentials need none
+        own = f"http://127.0.0.1:{hub.port}"
+        for origin, want in (("https://evil.example", 403), (None, 403), ("null", 403),
+                             (own, 101), ("http://localhost:8080", 101)):
+            hdr = f"Cookie: rg_session={tok}\r\n" + (f"Origin: {origin}\r\n" if origin else "")
+            try:
+                raw = RawWS(hub.port, "/ws", headers=hdr)
+                st = raw.status
+                ready = st == 101 and b"ready" in raw.frame()[1]
+                raw.close()
+            except OSError:
+                st, ready = 0, False
+            ck.check(st == want and (want != 101 or ready),
+                     f"cookie with Origin {origin}: HTTP {want}" + (" and ready" if want == 101 else ""), st)
+        for q, hdr in ((f"/ws?token={tok}", ""), ("/ws", f"Authorization: Bearer {tok}\r\n")):
+            raw = RawWS(hub.port, q, headers=hdr + "Origin: https://evil.example\r\n")
+            ck.check(raw.status == 101 and b"ready" in raw.frame()[1],
+                     "token/Bearer from any Origin: ready (no ambient credential)", raw.status)
+            raw.close()
+        lines = [l for l in hub.log_lines() if '"notify.lws"' in l]
+        ck.check(len(lines) <= 20, "refused handshakes do not flood the log", len(lines))
 
         # malformed and oversized
         async def authed(**q):
@@ -592,9 +644,21 @@ async def abuse(ck):
         w = await authed()
         await w.send(json.dumps({"type": "ping", "pad": "y" * 3900}))
         ck.eq((await recv(w) or {}).get("type"), "pong", "a message just under max_message is fine")
-        await w.send(["x" * 2000, "y" * 2000, "z" * 2000])  # fragmented, 6 KB in all
-        got, _ = await close_code(w, 5)
+        await w.close()
+        # fragmented, 6 KB in all; the client sends nothing after the fragment that crosses
+        # max_message (unread input would make the hub's close a reset)
+        raw = RawWS(hub.port, f"/ws?token={tok}")
+        raw.frame()  # ready
+        raw.send(b"x" * 2000, opcode=1, fin=False)
+        raw.send(b"y" * 2000, opcode=0, fin=False)
+        raw.send(b"z" * 2000, opcode=0, fin=False)
+        try:
+            op, payload = raw.frame()
+            got = struct.unpack(">H", payload[:2])[0] if op == 8 else op
+        except (EOFError, OSError):
+            got = None
         ck.eq(got, 1009, "a fragmented message over max_message: 1009")
+        raw.close()
         raw = RawWS(hub.port, f"/ws?token={tok}")
         raw.frame()  # ready
         raw.send(b'{"type":"ping","x":"\xff\xfe"}')
@@ -706,6 +770,64 @@ async def abuse(ck):
         e.close()
 
 
+async def fdlimit(ck):
+    """A hub whose open-file limit is below max_connections lowers max_connections to fit,
+    refuses extra clients (1013 once upgraded, HTTP 503 before) and does not spin."""
+    e = itflow.Env("nfd", ck)
+    hub = Hub(e, "fd", nofile=300, max_connections=1000, max_per_user=1000)
+    socks = []
+    try:
+        ck.check(hub.start(), "rg-notify starts with 300 descriptors and max_connections 1000")
+        low = [json.loads(l) for l in hub.log_lines() if "notify.max_connections_lowered" in l]
+        ck.check(low and low[0].get("max_connections") == 300 - 128 and low[0].get("configured") == 1000,
+                 "max_connections lowered to what the limit allows, with a log line", low)
+        tok = hub.session(e.uid)
+        ready = closed = busy = other = 0
+        cpu0 = hub.cpu_s()
+        for i in range(400):
+            t = hub.session(e.uid)
+            try:
+                r = RawWS(hub.port, f"/ws?token={t}")
+            except OSError:
+                other += 1
+                continue
+            socks.append(r)
+            if r.status == 503:
+                busy += 1
+                continue
+            if r.status != 101:
+                other += 1
+                continue
+            op, payload = r.frame(10)
+            if op == 1 and b"ready" in payload:
+                ready += 1
+            elif op == 8 and struct.unpack(">H", payload[:2])[0] == 1013:
+                closed += 1
+            else:
+                other += 1
+        ck.eq(ready, 172, "172 sockets (the lowered max_connections) are served")
+        ck.check(closed + busy == 400 - 172 and other == 0, "the others get 1013 or HTTP 503",
+                 (closed, busy, other))
+        time.sleep(2)
+        cpu = hub.cpu_s() - cpu0
+        ck.check(cpu < 1.5, "no busy loop at the limit (CPU seconds for 400 clients + 2 s held)", cpu)
+        ck.check(len(hub.log_lines()) < 100, "the log is not flooded", len(hub.log_lines()))
+        ck.check(hub.proc.poll() is None, "the hub is still running")
+        for r in socks:
+            r.close()
+        socks = []
+        time.sleep(1)
+        ws = await connect(hub.url(token=tok))
+        _, rd = await until_ready(ws)
+        ck.check(rd is not None, "once the clients are gone a new one is served")
+        await ws.close()
+    finally:
+        for r in socks:
+            r.close()
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        e.close()
+
+
 async def authed_as(hub, tok):
     w = await connect(hub.url(token=tok))
     await until_ready(w)
@@ -715,7 +837,8 @@ async def authed_as(hub, tok):
 def main():
     need_env("RG_TEST_PG_URL", "RG_TEST_AMQP_URL", "RG_TEST_REDIS_URL", "RG_TEST_STACK", "RG_BIN_NOTIFY")
     ck = Checker()
-    fn = {"live": live, "reconnect": reconnect, "hubs": hubs, "broker": broker, "abuse": abuse}[sys.argv[1]]
+    fn = {"live": live, "reconnect": reconnect, "hubs": hubs, "broker": broker, "abuse": abuse,
+          "fdlimit": fdlimit}[sys.argv[1]]
     asyncio.run(fn(ck))
     ck.finish()
 
