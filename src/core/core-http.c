@@ -515,6 +515,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Percent-decoding of the path and query, as libmicrohttpd's own but for %00: decoded, a
+ * NUL would cut the path short, so "/api/v1/themes%00" would be served as
+ * "/api/v1/themes".  It stays as written, which no route or value accepts. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)c;
+    for (const char *r = s; *r; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -564,7 +594,8 @@ int core_http_start(void)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)c->per_ip_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->conn_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (!daemon_) {
         RG_LOG(RG_LOG_ERROR, RG_EVENT("http.start_failed"), RG_KV_STR("addr", c->listen_addr),
                RG_KV_I64("port", c->port));

@@ -49,9 +49,12 @@ void core_themes_init(void)
             json_t *it =
                 json_pack("{s:s, s:s}", "name", name ? name : fallback, "description",
                           rg_json_str(t, "description") ? rg_json_str(t, "description") : "");
+            /* Theme files say {"columns": {"count": N, ...}}; the API gives the count. */
             json_t *cols = json_object_get(t, "columns");
-            if (json_is_integer(cols))
-                json_object_set(it, "columns", cols);
+            if (json_is_object(cols))
+                cols = json_object_get(cols, "count");
+            json_object_set_new(it, "columns",
+                                json_integer(json_is_integer(cols) ? json_integer_value(cols) : 1));
             json_array_append_new(items, it);
             rg_free(fallback);
         }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core-renders.h"
@@ -88,6 +89,34 @@ static int token_ok(const char *s, size_t max)
         if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
             return 0;
     return 1;
+}
+
+/* An Idempotency-Key names one request: the run it returns must be the one this request
+ * asks for (same resume, theme, paper, locale), else the client reused a key by mistake and
+ * would get another resume's PDF.  Replies 422 (or 5xx) and returns 0 when it is not. */
+static int same_request(struct core_req *req, const char *run_id, const char *resume_id,
+                        const char *theme, const char *paper, const char *locale)
+{
+    PGresult *res = NULL;
+    char uid[24];
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {run_id, uid};
+    int r = core_pg_exec(&st_get, p, &res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "render.idempotency_check_failed");
+        return 0;
+    }
+    /* RUN_COLUMNS: 7 resume_id, 8 theme, 9 paper, 10 locale */
+    int same = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 7), resume_id) &&
+               !strcmp(PQgetvalue(res, 0, 8), theme) && !strcasecmp(PQgetvalue(res, 0, 9), paper) &&
+               !strcmp(PQgetvalue(res, 0, 10), locale);
+    PQclear(res);
+    if (!same)
+        core_reply_error(req, 422, "idempotency_key_reused",
+                         "this Idempotency-Key was already used for another render request "
+                         "(another resume or other options); use a new key",
+                         NULL);
+    return same;
 }
 
 static json_t *run_json(PGresult *res, int i)
@@ -171,6 +200,9 @@ void core_h_render_create(struct core_req *req)
         core_reply_error(req, 404, "not_found", "resume not found", NULL);
         goto out;
     }
+    if (idem && strcmp(PQgetvalue(res, 0, 2), "t") != 0 &&
+        !same_request(req, PQgetvalue(res, 0, 0), id, theme, paper, locale))
+        goto out;
     RG_LOG(RG_LOG_INFO, RG_EVENT("render.submitted"), RG_KV_STR("req_id", req->id),
            RG_KV_STR("run_id", PQgetvalue(res, 0, 0)), RG_KV_STR("state", PQgetvalue(res, 0, 1)),
            RG_KV_BOOL("created", !strcmp(PQgetvalue(res, 0, 2), "t")));

@@ -442,6 +442,35 @@ static void loaded_done(struct loaded *l)
 
 /* Runs the resume loader over buf; pointers in replies get prefix (e.g. "/data").
  * Replies 413/422 itself and returns a negative value on rejection. */
+/* The JSON pointer (appended to b) of the first string in v that holds U+0000; 1 if found.
+ * PostgreSQL's json type stores the escape but cannot read it back (any ->> on such a
+ * document fails with 22P05), so such text is refused at the door rather than breaking
+ * every later read of the resume and of its renders. */
+static int find_nul(const json_t *v, struct rg_buf *b)
+{
+    size_t mark = b->len;
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            if (rg_json_pointer_push(b, k) == 0 && find_nul(x, b))
+                return 1;
+            b->len = mark;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            if (rg_buf_printf(b, "/%zu", i) == 0 && find_nul(x, b))
+                return 1;
+            b->len = mark;
+        }
+    }
+    return 0;
+}
+
 static int load_resume(struct core_req *req, const char *buf, size_t len, const char *prefix,
                        int quiet_syntax, struct loaded *out)
 {
@@ -481,6 +510,18 @@ static int load_resume(struct core_req *req, const char *buf, size_t len, const 
         r = -EINVAL;
         goto out;
     }
+    struct rg_buf nb;
+    rg_buf_init(&nb, 64 * 1024);
+    (void)rg_buf_puts(&nb, prefix);
+    if (find_nul(doc, &nb)) {
+        snprintf(ptr, sizeof ptr, "%.*s", (int)nb.len, nb.ptr ? nb.ptr : "");
+        rg_buf_done(&nb);
+        core_reply_error(req, 422, "invalid_resume",
+                         "the text holds a NUL character (\\u0000), which cannot be stored", ptr);
+        r = -EINVAL;
+        goto out;
+    }
+    rg_buf_done(&nb);
     out->warnings = json_array();
     for (size_t i = 0; i < diags.n; i++) {
         snprintf(ptr, sizeof ptr, "%s%s", prefix, diags.v[i].pointer);
@@ -648,9 +689,10 @@ static void write_missed(struct core_req *req, const char *id, const char *uid)
     PQclear(res);
 }
 
-/* Runs the guarded update and replies (200 + ETag, 404 or 412). */
-static void update_guarded(struct core_req *req, const char *id, int64_t version, const char *title,
-                           struct loaded *l)
+/* Runs the guarded update: replies (200 + ETag, or an error) and returns 1, or returns 0
+ * without a reply when the guard matched no row (the version moved, or no such resume). */
+static int update_try(struct core_req *req, const char *id, int64_t version, const char *title,
+                      struct loaded *l)
 {
     PGresult *res = NULL;
     char uid[24], ver[24];
@@ -661,15 +703,26 @@ static void update_guarded(struct core_req *req, const char *id, int64_t version
     int r = core_pg_exec(&st_update, p, &res);
     if (r < 0) {
         core_reply_backend_error(req, r, "resume.update_failed");
-        return;
+        return 1;
     }
-    if (PQntuples(res) == 0) {
-        write_missed(req, id, uid);
-    } else {
+    int hit = PQntuples(res) > 0;
+    if (hit) {
         cache_invalidate(id, strtoll(PQgetvalue(res, 0, 2), NULL, 10));
         reply_row(req, 200, res, l->warnings);
     }
     PQclear(res);
+    return hit;
+}
+
+/* Runs the guarded update and replies (200 + ETag, 404 or 412). */
+static void update_guarded(struct core_req *req, const char *id, int64_t version, const char *title,
+                           struct loaded *l)
+{
+    char uid[24];
+    if (!update_try(req, id, version, title, l)) {
+        snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+        write_missed(req, id, uid);
+    }
 }
 
 /* ---- handlers ------------------------------------------------------------------------ */
@@ -805,60 +858,73 @@ static int put_body_fits(struct core_req *req, const char *title, const struct l
     return 0;
 }
 
+/* A merge patch is applied to the version it read and written guarded by that version.
+ * With If-Match: * ("whatever is current") a write that lost a race reads the new current
+ * version and applies the patch again, a few times, instead of answering 412. */
+#define PATCH_RETRIES 8
+
 void core_h_resume_patch(struct core_req *req)
 {
-    json_t *patch = NULL, *cur = NULL, *merged = NULL;
-    PGresult *res = NULL;
-    struct loaded l = {0};
-    char *title = NULL, uid[24];
+    json_t *patch = NULL;
     int64_t version;
+    char uid[24];
     const char *id = resume_id(req);
 
     if (!id || !if_match(req, id, &version))
-        goto out;
+        return;
     if (core_req_json(req, 1, &patch) < 0)
-        goto out;
+        return;
     if (!json_is_object(patch)) {
         core_reply_error(req, 422, "invalid_body", "a merge patch for a resume is a JSON object",
                          "");
-        goto out;
+        json_decref(patch);
+        return;
     }
     snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    const char *p[] = {id, uid};
-    int r = core_pg_exec(&st_get, p, &res);
-    if (r < 0) {
-        core_reply_backend_error(req, r, "resume.get_failed");
-        goto out;
+    for (int attempt = 1;; attempt++) {
+        PGresult *res = NULL;
+        json_t *cur = NULL, *merged = NULL;
+        struct loaded l = {0};
+        char *title = NULL;
+        int done = 1;
+        const char *p[] = {id, uid};
+        int r = core_pg_exec(&st_get, p, &res);
+        if (r < 0) {
+            core_reply_backend_error(req, r, "resume.get_failed");
+        } else if (PQntuples(res) == 0) {
+            not_found(req);
+        } else {
+            int64_t have = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+            if (version >= 0 && version != have) {
+                set_etag(req, PQgetvalue(res, 0, 2));
+                core_reply_error(req, 412, "precondition_failed",
+                                 "the resume changed since you read it; reload and retry", NULL);
+            } else {
+                /* The patch applies to the resource as GET shows it: {"title", "data"}. */
+                cur = json_object();
+                json_object_set_new(cur, "title", json_string(PQgetvalue(res, 0, 1)));
+                json_object_set_new(cur, "data",
+                                    json_loads(PQgetvalue(res, 0, 3), JSON_ALLOW_NUL, NULL));
+                /* {"title": null} removes the title, which then defaults as in PUT (the name). */
+                merged = core_merge_patch(cur, patch);
+                if (read_resume_body(req, merged, &title, &l) == 0 && put_body_fits(req, title, &l) &&
+                    !update_try(req, id, have, title, &l)) {
+                    if (version < 0 && attempt < PATCH_RETRIES)
+                        done = 0; /* another write came first: patch the new version */
+                    else
+                        write_missed(req, id, uid);
+                }
+            }
+        }
+        rg_free(title);
+        loaded_done(&l);
+        PQclear(res);
+        json_decref(cur);
+        json_decref(merged);
+        if (done)
+            break;
     }
-    if (PQntuples(res) == 0) {
-        not_found(req);
-        goto out;
-    }
-    int64_t have = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-    if (version >= 0 && version != have) {
-        set_etag(req, PQgetvalue(res, 0, 2));
-        core_reply_error(req, 412, "precondition_failed",
-                         "the resume changed since you read it; reload and retry", NULL);
-        goto out;
-    }
-    /* The patch applies to the resource as GET shows it: {"title", "data"}. */
-    cur = json_object();
-    json_object_set_new(cur, "title", json_string(PQgetvalue(res, 0, 1)));
-    json_object_set_new(cur, "data", json_loads(PQgetvalue(res, 0, 3), JSON_ALLOW_NUL, NULL));
-    /* {"title": null} removes the title, which then defaults as in PUT (the name). */
-    merged = core_merge_patch(cur, patch);
-    if (read_resume_body(req, merged, &title, &l) < 0)
-        goto out;
-    if (!put_body_fits(req, title, &l))
-        goto out;
-    update_guarded(req, id, have, title, &l);
-out:
-    rg_free(title);
-    loaded_done(&l);
-    PQclear(res);
     json_decref(patch);
-    json_decref(cur);
-    json_decref(merged);
 }
 
 void core_h_resume_delete(struct core_req *req)

@@ -68,7 +68,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
     int r, retryable;
 
     rg_buf_init(&pdf, (size_t)ctx->cfg->max_pdf);
-    task = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    task = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
     const char *run_id = rg_json_str(task, "run_id");
     json_t *jattempt = task ? json_object_get(task, "attempt") : NULL;
     json_t *input = task ? json_object_get(task, "input") : NULL;

@@ -59,6 +59,11 @@ def test_service(core):
             all(isinstance(i.get("name"), str) and isinstance(i.get("description"), str) for i in items),
             "themes lists name + description", r)
     t.eq([i["name"] for i in items], sorted(i["name"] for i in items), "themes sorted by name")
+    cols = {i["name"]: i.get("columns") for i in items}
+    t.check(all(c in (1, 2) for c in cols.values()) and cols.get("sidebar") == 2 and cols.get("classic") == 1,
+            "themes give their column count", cols)
+    r = core.request("GET", V1 + "/themes%00")
+    t.check(r.status == 404 and is_error_shape(r), "a %00 in the path is not cut off (404, not the route before it)", r)
     r = core.request("GET", V1 + "/nope")
     t.check(r.status == 404 and is_error_shape(r), "unknown route 404 JSON", r)
     r = core.request("DELETE", V1 + "/resumes")
@@ -606,6 +611,45 @@ def test_etag_race(core):
             t.eq([v["version"] for v in r.json["items"]], [2, 1], f"{method} race: one new version")
 
 
+def test_patch_star(core):
+    """If-Match: * means "whatever is current": concurrent merge patches with it all apply,
+    each on the version before it (none is lost, none gets 412)."""
+    tok = core.user("star@example.com")
+    rid = create(core, tok, {"basics": {"name": "star"}}).json["id"]
+    n = 12
+
+    def patch(i):
+        raw = json.dumps({"data": {"basics": {f"x-field-{i}": i}}}).encode()
+        h = {"If-Match": "*", "Content-Type": "application/merge-patch+json"}
+        return core.request("PATCH", V1 + "/resumes/" + rid, raw=raw, token=tok, headers=h).status
+
+    codes = parallel(patch, [(i,) for i in range(n)])
+    t.check(all(c == 200 for c in codes), "concurrent PATCH with If-Match: * all apply", codes)
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    basics = (r.json or {}).get("data", {}).get("basics", {})
+    t.check(all(basics.get(f"x-field-{i}") == i for i in range(n)), "every patch is in the result", basics)
+    t.eq(r.header("ETag"), f'"{n + 1}"', "one version per patch")
+
+
+def test_nul(core):
+    """U+0000 cannot be stored in PostgreSQL's json (any read of it fails): refused at the
+    door with the field's pointer, on every write path."""
+    tok = core.user("nul@example.com")
+    r = create(core, tok, {"basics": {"name": "ok", "profiles": [{"network": "a\u0000b"}]}})
+    t.check(r.status == 422 and (r.json or {}).get("error", {}).get("field") == "/data/basics/profiles/0/network",
+            "NUL in a resume: 422 with its pointer", r)
+    rid = create(core, tok, {"basics": {"name": "ok"}}).json["id"]
+    raw = json.dumps({"data": {"basics": {"summary": "x\u0000"}}}).encode()
+    r = core.request("PATCH", V1 + "/resumes/" + rid, raw=raw, token=tok,
+                     headers={"If-Match": "*", "Content-Type": "application/merge-patch+json"})
+    t.check(r.status == 422, "NUL through PATCH: 422", r)
+    r = core.request("POST", V1 + "/resumes/import", raw=b'{"basics":{"name":"n\\u0000"}}', token=tok,
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 422, "NUL through import: 422", r)
+    r = core.request("GET", V1 + "/resumes/" + rid, token=tok)
+    t.eq(r.status, 200, "the resume is still readable")
+
+
 def scripts_sample():
     """One assigned character from every stretch of 61 code points, all planes: every
     script, combining marks, RTL, CJK, emoji, astral planes, controls."""
@@ -623,7 +667,7 @@ def scripts_sample():
 def test_roundtrip(core):
     tok = core.user("rt@example.com")
     nasty = ["'; DROP TABLE users; --", "Robert'); DROP TABLE resumes;--", "$1 $$ $tag$ \\x00 \\ \\\\ %s %d %n _%",
-             "\" ' ` ; -- /* */ \u0000 NUL", "<script>alert(1)</script>", "{\"json\": [\"inside\"]}",
+             "\" ' ` ; -- /* */ \u0001 SOH \u007f DEL", "<script>alert(1)</script>", "{\"json\": [\"inside\"]}",
              "e\u0301 \u200d\U0001F469\u200d\U0001F4BB \u202eRTL\u202c \ufeffBOM", "\U0001F600\U0001F1E9\U0001F1EA 𝔘𝔫𝔦"]
     sample = scripts_sample()
     scripts = {
@@ -780,6 +824,8 @@ def main():
         test_body_shapes(core)
         test_isolation(core)
         test_etag_race(core)
+        test_patch_star(core)
+        test_nul(core)
         test_roundtrip(core)
         test_concurrent_registration(core)
         test_metrics(core)

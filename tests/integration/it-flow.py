@@ -554,6 +554,11 @@ def test_api(ck):
         r2 = core.request("POST", url, body, token=tok, headers={"Idempotency-Key": "abc"})
         ck.check(r1.status == 202 and r1.json.get("state") == "queued", "POST renders: 202 queued", r1)
         ck.eq(r2.json.get("run_id"), r1.json.get("run_id"), "same Idempotency-Key, same run")
+        r2b = core.request("POST", url, dict(body, theme="classic"), token=tok, headers={"Idempotency-Key": "abc"})
+        ck.check(r2b.status == 422 and r2b.json["error"]["code"] == "idempotency_key_reused",
+                 "the same Idempotency-Key for other options: 422, not the other run", r2b)
+        r2c = core.request("POST", url, {}, token=tok)
+        ck.check(r2c.status == 202, "render options may be left out (classic, a4, en)", r2c)
         run = r1.json["run_id"]
         ck.eq(r1.header("Location"), f"/api/v1/renders/{run}", "Location names the render")
         st, deadline = None, time.time() + 30

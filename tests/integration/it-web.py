@@ -83,6 +83,12 @@ def edge_checks(port):
         bad.append("/ names its server")
     if h.get("content-encoding") != "gzip" or b"<html" not in gzip.decompress(body):
         bad.append(f"/ is not gzip-compressed for a client that accepts it: {h.get('content-encoding')}")
+    st, _, body = edge_request(port, "GET", "/api/v1/metrics")
+    if not api_error(st, body, 404, "not_found"):
+        bad.append(f"/api/v1/metrics is served at the edge: {st}")
+    st, h, body = edge_request(port, "GET", "/no-such-page")
+    if st != 404 or "content-security-policy" not in h or "x-frame-options" not in h or "server" in h:
+        bad.append(f"the 404 page lacks the security headers: {st} {sorted(h)}")
     st, _, body = edge_request(port, "GET", "/../../../../etc/passwd")
     if b"root:" in body:
         bad.append("path traversal reached /etc/passwd")
@@ -156,19 +162,27 @@ def main():
             print(f"FAIL: rg-notify did not start (log in {tmp})")
             return 1
 
-        http_port = int(os.environ.get("RG_TEST_EDGE_HTTP_PORT") or free_port())
-        https_port = int(os.environ.get("RG_TEST_EDGE_HTTPS_PORT") or free_port())
         with open(os.path.join(ROOT, "web", "out.csp")) as f:
             csp = f.read().strip()
-        cenv = dict(os.environ, RG_EDGE_HTTP_PORT=str(http_port), RG_EDGE_HTTPS_PORT=str(https_port),
-                    RG_CORE_PORT=str(core.port), RG_NOTIFY_PORT=str(nport),
-                    RG_WEB_ROOT=os.path.join(ROOT, "web", "out"), RG_WEB_CSP=csp,
-                    RG_EDGE_DATA=os.path.join(tmp, "caddy"), HOME=tmp, XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp)
-        log = open(os.path.join(tmp, "caddy.log"), "ab")
-        procs.append(subprocess.Popen(["caddy", "run", "--config", os.path.join(ROOT, "deploy", "Caddyfile"),
-                                       "--adapter", "caddyfile"], env=cenv, stdout=log, stderr=log,
-                                      start_new_session=True))
-        if not wait_http(f"http://127.0.0.1:{http_port}/"):
+        # A free port can be taken by another program's outgoing connection before Caddy
+        # binds it: then try other ports (fixed ports from the environment are tried once).
+        fixed = os.environ.get("RG_TEST_EDGE_HTTP_PORT")
+        for attempt in range(1 if fixed else 4):
+            http_port = int(fixed or free_port())
+            https_port = int(os.environ.get("RG_TEST_EDGE_HTTPS_PORT") or free_port())
+            cenv = dict(os.environ, RG_EDGE_HTTP_PORT=str(http_port), RG_EDGE_HTTPS_PORT=str(https_port),
+                        RG_CORE_PORT=str(core.port), RG_NOTIFY_PORT=str(nport),
+                        RG_WEB_ROOT=os.path.join(ROOT, "web", "out"), RG_WEB_CSP=csp,
+                        RG_EDGE_DATA=os.path.join(tmp, "caddy"), HOME=tmp, XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp)
+            log = open(os.path.join(tmp, "caddy.log"), "ab")
+            caddy = subprocess.Popen(["caddy", "run", "--config", os.path.join(ROOT, "deploy", "Caddyfile"),
+                                      "--adapter", "caddyfile"], env=cenv, stdout=log, stderr=log,
+                                     start_new_session=True)
+            procs.append(caddy)
+            if wait_http(f"http://127.0.0.1:{http_port}/") and caddy.poll() is None:
+                break
+            caddy.terminate()
+        else:
             print(f"FAIL: Caddy did not start (log in {tmp})")
             return 1
 
