@@ -712,28 +712,52 @@ void core_h_logout(struct core_req *req)
     core_reply_empty(req, 204);
 }
 
-void core_h_me(struct core_req *req)
+/* The signed-in user's row as the "user" object of auth/me and auth/session.  Returns 0
+ * and sets *ret_user (NULL when the account was deleted while the session lived), or
+ * replies itself and returns -1. */
+static int me_json(struct core_req *req, json_t **ret_user)
 {
     PGresult *res = NULL;
     char uidbuf[24];
     snprintf(uidbuf, sizeof uidbuf, "%" PRId64, req->uid);
     const char *p[] = {uidbuf};
     int r = core_pg_exec(&st_user_by_id, p, &res);
+    *ret_user = NULL;
     if (r < 0) {
         core_reply_backend_error(req, r, "auth.me_failed");
-        return;
+        return -1;
     }
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) > 0) {
+        json_t *u = user_json(res, 0);
+        json_object_set_new(u, "totp_enabled", json_boolean(!PQgetisnull(res, 0, 4)));
+        json_object_set_new(u, "created_at", json_string(PQgetvalue(res, 0, 6)));
+        *ret_user = u;
+    }
+    PQclear(res);
+    return 0;
+}
+
+void core_h_me(struct core_req *req)
+{
+    json_t *u;
+    if (me_json(req, &u) < 0)
+        return;
+    if (!u) {
         /* The account was deleted while the session lived. */
         core_reply_error(req, 401, "unauthorized", "sign in first", NULL);
-        PQclear(res);
         return;
     }
-    json_t *u = user_json(res, 0);
-    json_object_set_new(u, "totp_enabled", json_boolean(!PQgetisnull(res, 0, 4)));
-    json_object_set_new(u, "created_at", json_string(PQgetvalue(res, 0, 6)));
-    PQclear(res);
     core_reply_json(req, 200, json_pack("{s:o}", "user", u));
+}
+
+/* Who is signed in, without failing when nobody is: a page that only wants to know
+ * (the start page) asks this instead of auth/me and gets 200 {"user":null}. */
+void core_h_session(struct core_req *req)
+{
+    json_t *u = NULL;
+    if (core_auth_resolve(req) && me_json(req, &u) < 0)
+        return;
+    core_reply_json(req, 200, json_pack("{s:o}", "user", u ? u : json_null()));
 }
 
 /* Loads the current user's row (user_by_id) or replies itself. */

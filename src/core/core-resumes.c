@@ -1262,9 +1262,9 @@ static json_t *share_json(PGresult *res)
 {
     char url[128];
     snprintf(url, sizeof url, "/api/v1/public/%s", PQgetvalue(res, 0, 0));
-    return json_pack("{s:s, s:s, s:I, s:s}", "slug", PQgetvalue(res, 0, 0), "url", url, "views",
-                     (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10), "created_at",
-                     PQgetvalue(res, 0, 2));
+    return json_pack("{s:b, s:s, s:s, s:I, s:s}", "shared", 1, "slug", PQgetvalue(res, 0, 0), "url",
+                     url, "views", (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                     "created_at", PQgetvalue(res, 0, 2));
 }
 
 void core_h_share_get(struct core_req *req)
@@ -1285,7 +1285,9 @@ void core_h_share_get(struct core_req *req)
     if (PQntuples(res) == 0)
         not_found(req);
     else if (PQgetisnull(res, 0, 0))
-        core_reply_error(req, 404, "not_shared", "this resume has no public link", NULL);
+        /* No link is an ordinary state of an existing resume, not an error: the editor
+         * asks every time its share dialog opens. */
+        core_reply_json(req, 200, json_pack("{s:b}", "shared", 0));
     else
         core_reply_json(req, 200, share_json(res));
     PQclear(res);

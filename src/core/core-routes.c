@@ -28,6 +28,7 @@ const struct core_route core_routes[] = {
     {"POST", V1 "/auth/login", core_h_login, 0},
     {"POST", V1 "/auth/logout", core_h_logout, CORE_ROUTE_AUTH},
     {"GET", V1 "/auth/me", core_h_me, CORE_ROUTE_AUTH},
+    {"GET", V1 "/auth/session", core_h_session, 0},
     {"POST", V1 "/auth/password", core_h_password, CORE_ROUTE_AUTH},
     {"POST", V1 "/auth/totp/setup", core_h_totp_setup, CORE_ROUTE_AUTH},
     {"POST", V1 "/auth/totp/enable", core_h_totp_enable, CORE_ROUTE_AUTH},

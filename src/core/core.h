@@ -276,6 +276,7 @@ void core_themes_done(void);
 /* handlers */
 core_handler_fn core_h_healthz, core_h_readyz, core_h_metrics, core_h_openapi, core_h_themes;
 core_handler_fn core_h_register, core_h_login, core_h_logout, core_h_me, core_h_password;
+core_handler_fn core_h_session;
 core_handler_fn core_h_totp_setup, core_h_totp_enable, core_h_totp_disable;
 core_handler_fn core_h_resumes_list, core_h_resumes_create, core_h_resumes_import;
 core_handler_fn core_h_resume_get, core_h_resume_put, core_h_resume_patch, core_h_resume_delete;

@@ -131,6 +131,17 @@ def test_sessions(core):
     t.eq(r.status, 401, "me with unknown token 401")
     r = core.request("GET", V1 + "/auth/me", headers={"Cookie": "rg_session=" + tok})
     t.eq(r.status, 200, "cookie authenticates")
+    # auth/session: who is signed in, 200 either way (the start page asks without failing).
+    r = core.request("GET", V1 + "/auth/session", headers={"Cookie": "rg_session=" + tok})
+    t.check(r.status == 200 and r.json["user"]["email"] == "sess@example.com"
+            and r.json["user"]["totp_enabled"] is False and r.header("Cache-Control") == "no-store",
+            "session with a cookie: the user", r)
+    r = core.request("GET", V1 + "/auth/session")
+    t.check(r.status == 200 and r.json == {"user": None}, "session signed out: 200, user null", r)
+    r = core.request("GET", V1 + "/auth/session", token="A" * 43)
+    t.check(r.status == 200 and r.json == {"user": None}, "session with an unknown token: user null", r)
+    r = core.request("GET", V1 + "/auth/session", headers={"Cookie": "rg_session=junk"})
+    t.check(r.status == 200 and r.json == {"user": None}, "session with a malformed cookie: user null", r)
     # Only the hash of the token is in Redis, with a TTL.
     host, port = redis_url_parts(os.environ["RG_TEST_REDIS_URL"])
     h = hashlib.sha256(tok.encode()).hexdigest()
@@ -463,9 +474,13 @@ def test_resumes(core):
 
     # sharing
     r = core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok)
-    t.check(r.status == 404 and err_code(r) == "not_shared", "share before creating 404", r)
+    t.check(r.status == 200 and r.json == {"shared": False}, "share before creating: 200, not shared", r)
     r = core.request("POST", V1 + "/resumes/" + rid + "/share", token=tok)
-    t.check(r.status == 201 and len(r.json["slug"]) == 22 and r.json["views"] == 0, "share 201", r)
+    t.check(r.status == 201 and r.json["shared"] is True and len(r.json["slug"]) == 22
+            and r.json["views"] == 0, "share 201", r)
+    r2 = core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.check(r2.status == 200 and r2.json["shared"] is True and r2.json["slug"] == r.json["slug"],
+            "share read back", r2)
     slug = r.json["slug"]
     r = core.request("POST", V1 + "/resumes/" + rid + "/share", token=tok)
     t.check(r.status == 200 and r.json["slug"] == slug, "share again returns the same link", r)
@@ -480,6 +495,8 @@ def test_resumes(core):
     t.eq(r.status, 204, "revoke 204")
     t.eq(core.request("GET", V1 + "/public/" + slug).status, 404, "revoked link 404")
     t.eq(core.request("DELETE", V1 + "/resumes/" + rid + "/share", token=tok).status, 404, "revoke twice 404")
+    r = core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok)
+    t.check(r.status == 200 and r.json == {"shared": False}, "revoked: not shared again", r)
     return rid
 
 

@@ -25,7 +25,7 @@ export function Field({
   const hintId = id + "-hint";
   const described = [error || warning ? msgId : null, hint ? hintId : null].filter(Boolean).join(" ") || undefined;
   return (
-    <div className={cn("grid gap-1.5", className)}>
+    <div className={cn("grid min-w-0 content-start gap-1.5", className)}>
       <Label htmlFor={id}>{label}</Label>
       {children({ id, "aria-invalid": error ? true : undefined, "aria-describedby": described })}
       {hint && !error && (

@@ -35,15 +35,21 @@ async function snap(page, name) {
 }
 
 const consoleErrors = [];
-// The browser logs every non-2xx response; these are answers the app expects and handles.
-const expectedNetwork = [/status of 401/, /status of 404.*\/share$/, /status of 412/, /status of 404 \(Not Found\)$/];
+// The browser logs every non-2xx response.  Only two are part of a scenario step here, each
+// by status and URL: the stale tab's save (412, step 8) and the password step of a login
+// with two-factor authentication on (401 totp_required, step 12).
+const expectedNetwork = [
+  { status: 412, url: /\/api\/v1\/resumes\/[^/?]+$/ },
+  { status: 401, url: /\/api\/v1\/auth\/login$/ },
+];
 function watch(page, tag) {
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const t = m.text();
-    if (/Failed to load resource/.test(t) && expectedNetwork.some((r) => r.test(t))) return;
+    const url = m.location()?.url || "";
+    if (/Failed to load resource/.test(t) && expectedNetwork.some((e) => t.includes(`status of ${e.status} `) && e.url.test(url))) return;
     if (!HUB && /WebSocket connection to .*\/ws/.test(t)) return; // no hub running: the app polls
-    consoleErrors.push(`${tag}: ${t}`);
+    consoleErrors.push(`${tag}: ${t}${url ? " (" + url + ")" : ""}`);
   });
   page.on("pageerror", (e) => consoleErrors.push(`${tag}: pageerror ${e.message}`));
 }
@@ -83,6 +89,18 @@ async function waitSaved(page) {
 async function waitPreview(page, above) {
   await page.waitForFunction((v) => Number(document.querySelector('[data-testid="preview-pages"]')?.getAttribute("data-version")) > v && document.querySelector('[data-testid="preview-status"]')?.getAttribute("data-phase") === "done", above, { timeout: 30000 });
 }
+/** Elements (by selector, in the page or in scope) that are visible but not wholly on screen. */
+async function offScreen(page, selector) {
+  return page.evaluate((sel) => {
+    const out = [];
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
+      if (r.left < -0.5 || r.right > window.innerWidth + 0.5) out.push(`${el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40)} [${Math.round(r.left)}..${Math.round(r.right)}]`);
+    }
+    return out;
+  }, selector);
+}
 async function openSection(scope, label) {
   const btn = scope.getByRole("button", { name: new RegExp("^" + label) });
   if ((await btn.getAttribute("aria-expanded")) !== "true") await btn.click();
@@ -90,7 +108,7 @@ async function openSection(scope, label) {
 
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true, locale: "en-US" });
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true, locale: "en-US", permissions: ["clipboard-read", "clipboard-write"] });
   await ctx.addInitScript(cspScript);
   const page = await ctx.newPage();
   watch(page, "tab1");
@@ -98,7 +116,28 @@ try {
   const password = "correct horse battery";
 
   // 1. sign up
+  const landingApi = [];
+  const onResp = (r) => r.url().includes("/api/") && landingApi.push(`${r.status()} ${new URL(r.url()).pathname}`);
+  page.on("response", onResp);
+  const sessionAnswer = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/auth/session");
   await page.goto(BASE + "/");
+  const sess = await sessionAnswer;
+  const sessBody = await sess.json();
+  await page.getByRole("link", { name: "Sign up" }).first().waitFor();
+  await page.waitForLoadState("networkidle");
+  page.off("response", onResp);
+  check(sess.status() === 200 && sessBody.user === null, "signed out, auth/session answers 200 with no user", [sess.status(), sessBody]);
+  check(landingApi.length > 0 && landingApi.every((s) => s.startsWith("200 ")), "the start page learns that nobody is signed in without a failing request", landingApi);
+  const icons = await page.evaluate(async () => {
+    const out = [];
+    for (const u of [document.querySelector('link[rel="icon"]')?.getAttribute("href"), "/favicon.ico"]) {
+      if (!u) { out.push("no <link rel=icon>"); continue; }
+      const r = await fetch(u);
+      out.push(`${r.status} ${r.headers.get("content-type")} ${(await r.text()).includes("<svg") ? "svg" : "?"}`);
+    }
+    return out;
+  });
+  check(icons.every((s) => /^200 image\/svg\+xml.* svg$/.test(s)), "the pages link an icon, and /favicon.ico answers it too", icons);
   await snap(page, "landing");
   await page.getByRole("link", { name: "Sign up" }).click();
   await page.getByLabel("Name", { exact: true }).fill("Alex Example");
@@ -131,6 +170,12 @@ try {
   await b.getByLabel("Phone", { exact: true }).click();
   check(await b.getByText("Enter an e-mail address like name@example.com.").isVisible(), "a validation message appears next to a bad e-mail");
   await b.getByLabel("E-mail", { exact: true }).fill("alex@example.com");
+  await b.getByLabel("Website", { exact: true }).fill("not a url");
+  await b.getByLabel("Photo URL", { exact: true }).click();
+  await b.getByText("A web address cannot contain spaces.").waitFor();
+  const tops = await page.evaluate(() => ["f-basics-url", "f-basics-image"].map((id) => document.getElementById(id).getBoundingClientRect().top));
+  check(Math.abs(tops[0] - tops[1]) <= 1, "a message under Website does not push the Photo URL field down", tops);
+  await b.getByLabel("Website", { exact: true }).fill("");
   await b.getByLabel("Summary", { exact: true }).fill("Builds reliable services. 我喜欢分布式系统。");
   const work = page.getByTestId("section-work");
   await openSection(work, "Work experience");
@@ -234,7 +279,11 @@ try {
   await snap(page, "editor-theme-sidebar");
 
   // 7. download the PDF; pdftotext finds the edits in the order of the editor
+  await page.getByLabel("Resume name", { exact: true }).fill("Backend / 华为");
+  await waitSaved(page);
+  await waitPreview(page, (await savedVersion()) - 1);
   const [dl] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-pdf").click()]);
+  check(dl.suggestedFilename() === "Backend 华为.pdf", "the file name of a title with a slash has single spaces", dl.suggestedFilename());
   const pdfPath = join(OUT, "download.pdf");
   await dl.saveAs(pdfPath);
   // Compared without white space and bidi marks: pdftotext splits right-to-left runs in a
@@ -268,15 +317,39 @@ try {
   await page.getByRole("list", { name: "Versions, newest first" }).waitFor();
   const nver = await page.getByRole("list", { name: "Versions, newest first" }).locator("li").count();
   check(nver > 5, "version history lists the saves", nver);
-  await snap(page, "history");
-  await page.keyboard.press("Escape");
+  const times = await page.getByRole("list", { name: "Versions, newest first" }).locator("time").allTextContents();
+  check(times.length === nver && times.every((t) => /(ago|just now) · .*\d{1,2}:\d{2}:\d{2}/.test(t)), "each version shows how long ago and the time to the second", times.slice(0, 3));
+  const older = page.getByRole("button", { name: /^Show version \d+$/ }).first();
+  const olderV = Number((await older.getAttribute("aria-label")).match(/\d+/)[0]);
+  await older.click();
+  const pv = page.getByTestId(`version-preview-${olderV}`);
+  await pv.waitFor();
+  const pvText = await pv.textContent();
+  check(/Alex Example/.test(pvText) && /Work experience/.test(pvText) && /(Restoring it changes|Same content)/.test(pvText), "a version can be looked at before restoring it", pvText.slice(0, 300));
+  await snap(page, "history-preview");
+  await page.getByRole("button", { name: `Restore version ${olderV}` }).click();
+  await page.getByText("Version restored", { exact: true }).first().waitFor();
+  const toastBox = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="toast-close"]');
+    const t = c?.parentElement;
+    if (!c || !t) return null;
+    const a = c.getBoundingClientRect(), b = t.getBoundingClientRect();
+    return { inside: a.left >= b.left && a.right <= b.right && a.top >= b.top && a.bottom <= b.bottom, close: [a.left, a.top, a.right, a.bottom], toast: [b.left, b.top, b.right, b.bottom] };
+  });
+  check(toastBox?.inside, "the toast's close button sits inside its corner", toastBox);
+  await waitSaved(page);
 
   // 10. share link: create, open signed out, view count
   await page.getByRole("button", { name: "Share" }).click();
   await page.getByRole("button", { name: "Create link" }).click();
   const link = await page.getByLabel("Link", { exact: true }).inputValue();
+  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByText("Link copied.").waitFor();
+  check((await page.evaluate(() => navigator.clipboard.readText())) === link, "Copy puts the link on the clipboard and says so in the dialog");
   await snap(page, "share-dialog");
   await page.keyboard.press("Escape");
+  await page.waitForTimeout(300);
+  check((await page.getByRole("dialog").count()) === 0, "one Escape after Copy closes the share dialog");
   const anon = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   await anon.addInitScript(cspScript);
   const ap = await anon.newPage();
@@ -294,20 +367,24 @@ try {
 
   // 11. dashboard: thumbnail, import with warnings, delete and restore
   await page.goto(BASE + "/dashboard");
-  await page.getByRole("img", { name: "First page of Backend roles" }).waitFor({ timeout: 20000 });
+  await page.getByRole("img", { name: "First page of Backend / 华为" }).waitFor({ timeout: 20000 });
   check(true, "the dashboard shows a thumbnail of the first page");
   const legacy = JSON.stringify({ basics: { name: "Legacy Person", website: "example.org" }, work: [{ company: "OldCo", position: "Dev", startDate: "2015-01" }] });
   await page.locator("#import-file").setInputFiles({ name: "legacy.json", mimeType: "application/json", buffer: Buffer.from(legacy) });
   await page.getByRole("list", { name: "Import warnings" }).waitFor({ timeout: 15000 });
   check((await page.getByRole("list", { name: "Import warnings" }).locator("li").count()) >= 2, "importing an old JSON Resume shows its warnings");
   await snap(page, "import-warnings");
+  check((await page.getByRole("dialog").getByText("“Legacy Person” was imported").count()) === 1, "an imported resume is named after the person in it, not the file");
   await page.getByRole("button", { name: "Close", exact: true }).first().click();
-  await page.getByRole("button", { name: "Actions for legacy" }).click();
+  // Never opened in the editor: the dashboard asks for its first PDF, so it gets a picture.
+  await page.getByRole("img", { name: "First page of Legacy Person" }).waitFor({ timeout: 30000 });
+  check(true, "an imported resume's card shows its first page without opening it");
+  await page.getByRole("button", { name: "Actions for Legacy Person" }).click();
   await page.getByRole("menuitem", { name: "Move to trash" }).click();
   await page.getByRole("tab", { name: /Trash/ }).click();
-  await page.getByRole("button", { name: "Restore legacy" }).click();
+  await page.getByRole("button", { name: "Restore Legacy Person" }).click();
   await page.getByRole("tab", { name: /All/ }).click();
-  await page.getByRole("link", { name: "Open legacy" }).waitFor();
+  await page.getByRole("link", { name: "Open Legacy Person" }).waitFor();
   check(true, "delete to the trash and restore");
   await snap(page, "dashboard");
 
@@ -321,9 +398,13 @@ try {
   const recovery = (await page.getByRole("list", { name: "Recovery codes" }).locator("li").first().textContent()).trim();
   await snap(page, "account-totp");
   await axe(page, "account");
+  await page.getByRole("button", { name: "Copy codes" }).click();
+  await page.getByText("The recovery codes are on your clipboard.").waitFor();
   await page.getByRole("button", { name: /Account menu/ }).click();
   await page.getByRole("menuitem", { name: "Sign out" }).click();
   await page.waitForURL(/\/login/);
+  await page.getByLabel("E-mail", { exact: true }).waitFor();
+  check((await page.getByText("The recovery codes are on your clipboard.").count()) === 0, "no toast of the signed-in session follows onto the sign-in page");
   await page.getByLabel("E-mail", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -334,14 +415,49 @@ try {
   check(true, "sign out, then sign in with the TOTP step");
 
   // 13. phone width
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, storageState: await ctx.storageState() });
+  // Realistic, long entry titles in Latin and Arabic (the header of each entry shows them)
+  // and a long Arabic resume name; nothing may scroll sideways or leave the screen.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, storageState: await ctx.storageState(), permissions: ["clipboard-read", "clipboard-write"] });
+  await phone.addInitScript(cspScript);
   const pp = await phone.newPage();
   watch(pp, "phone");
   await pp.goto(BASE + "/editor?id=" + resumeId);
   await pp.getByLabel("Full name", { exact: true }).waitFor();
+  const pwork = pp.getByTestId("section-work");
+  await openSection(pwork, "Work experience");
+  const nWork = await pwork.locator('[data-testid^="entry-work-"]').count();
+  await pwork.getByRole("button", { name: "Add position" }).click();
+  const wl = pp.getByTestId(`entry-work-${nWork}`);
+  await wl.getByLabel("Position", { exact: true }).fill("Senior Software Engineer");
+  await wl.getByLabel("Company", { exact: true }).fill("Acme Corporation");
+  await pwork.getByRole("button", { name: "Add position" }).click();
+  const wa = pp.getByTestId(`entry-work-${nWork + 1}`);
+  await wa.getByLabel("Position", { exact: true }).fill("مهندسة برمجيات أولى");
+  await wa.getByLabel("Company", { exact: true }).fill("شركة المدفوعات");
+  await pp.getByLabel("Resume name", { exact: true }).fill("السيرة الذاتية لمهندسة البرمجيات الأولى في شركة المدفوعات");
+  await waitSaved(pp);
   const overflow = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  check(overflow <= 1, "the editor fits a 390 px phone screen", overflow);
+  check(overflow <= 1, "the editor fits a 390 px phone screen with long Latin and Arabic entry titles", overflow);
+  const off = await offScreen(pp, "main button, main input, main textarea, header button, header input, header a");
+  check(off.length === 0, "every button and field of the editor is on screen at 390 px (move, remove, RTL inputs)", off);
+  const arabic = await wa.getByLabel("Position", { exact: true }).evaluate((el) => ({ dir: getComputedStyle(el).direction, w: el.getBoundingClientRect().width, sw: el.scrollWidth, cw: el.clientWidth }));
+  check(arabic.dir === "rtl" && arabic.sw <= arabic.cw + 1, "an Arabic input types right to left and its text is in view", arabic);
+  const titleBox = await pp.getByLabel("Resume name", { exact: true }).evaluate((el) => ({ w: Math.round(el.getBoundingClientRect().width), dir: getComputedStyle(el).direction, ellipsis: getComputedStyle(el).textOverflow }));
+  check(titleBox.w >= 120 && titleBox.dir === "rtl" && titleBox.ellipsis === "ellipsis", "the resume name in the phone header is wide enough, right to left for Arabic, with an ellipsis", titleBox);
   await snap(pp, "phone-editor");
+  // History and Share at phone width: the dialog and its buttons fit the screen.
+  await pp.getByRole("button", { name: "Version history" }).click();
+  await pp.getByRole("list", { name: "Versions, newest first" }).waitFor();
+  const offH = await offScreen(pp, '[role="dialog"], [role="dialog"] button');
+  check(offH.length === 0, "the History dialog and its Restore, Show and close buttons fit a 390 px screen", offH);
+  await snap(pp, "phone-history");
+  await pp.keyboard.press("Escape");
+  await pp.getByRole("button", { name: "Share" }).click();
+  await pp.getByRole("button", { name: "Copy" }).waitFor();
+  const offS = await offScreen(pp, '[role="dialog"], [role="dialog"] button, [role="dialog"] input');
+  check(offS.length === 0, "the Share dialog, its link, Copy and close buttons fit a 390 px screen", offS);
+  await snap(pp, "phone-share");
+  await pp.keyboard.press("Escape");
   await pp.getByRole("tab", { name: "Preview" }).click();
   await pp.locator('[data-testid="preview-pages"] canvas').first().waitFor({ timeout: 20000 });
   await snap(pp, "phone-preview");

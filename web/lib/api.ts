@@ -9,7 +9,8 @@ export type User = { id: number | string; email: string; name?: string; totp_ena
 export type ResumeSummary = { id: string; title: string; version: number; created_at: string; updated_at: string; deleted_at?: string };
 export type Resume = ResumeSummary & { data: ResumeData; warnings?: Warning[] };
 export type VersionSummary = { version: number; title: string; created_at: string };
-export type Share = { slug: string; url: string; views: number; created_at: string };
+export type Share = { shared: true; slug: string; url: string; views: number; created_at: string };
+export type ShareState = Share | { shared: false };
 export type Theme = { name: string; description: string; columns?: number };
 export type RenderState = "queued" | "running" | "done" | "failed";
 export type Render = {
@@ -95,6 +96,8 @@ export const api = {
     request<{ user: User; token: string }>("/auth/login", { method: "POST", body: { email, password, ...(totp ? { totp } : {}) } }),
   logout: () => request<void>("/auth/logout", { method: "POST" }),
   me: () => request<{ user: User }>("/auth/me"),
+  /** Who is signed in: 200 with user null when nobody is (no failing request to find out). */
+  session: () => request<{ user: User | null }>("/auth/session"),
   changePassword: (current_password: string, new_password: string) =>
     request<void>("/auth/password", { method: "POST", body: { current_password, new_password } }),
   totpSetup: () => request<{ secret: string; otpauth_url: string }>("/auth/totp/setup", { method: "POST", body: {} }),
@@ -128,7 +131,7 @@ export const api = {
   version: (id: string, v: number) => request<{ version: number; title: string; data: ResumeData; created_at: string }>("/resumes/" + enc(id) + "/versions/" + v),
   restoreVersion: (id: string, v: number, current: number) =>
     request<Resume>("/resumes/" + enc(id) + "/versions/" + v + "/restore", { method: "POST", body: {}, headers: { "If-Match": `"${current}"` } }),
-  getShare: (id: string) => request<Share>("/resumes/" + enc(id) + "/share"),
+  getShare: (id: string) => request<ShareState>("/resumes/" + enc(id) + "/share"),
   createShare: (id: string) => request<Share>("/resumes/" + enc(id) + "/share", { method: "POST", body: {} }),
   deleteShare: (id: string) => request<void>("/resumes/" + enc(id) + "/share", { method: "DELETE" }),
   publicResume: (slug: string) => request<{ title: string; data: ResumeData; updated_at: string }>("/public/" + enc(slug)),

@@ -268,3 +268,78 @@ export function starterResume(name: string, email: string): ResumeDoc {
   if (email) basics.email = email;
   return { basics };
 }
+
+/**
+ * The title of an imported resume: the person's name (with the headline when there is
+ * one) from basics, else the file name without ".json", else "Imported resume".  Reads
+ * legacy documents too (a top-level `name`).
+ */
+export function importTitle(text: string, fileName: string): string {
+  let doc: unknown = null;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = null;
+  }
+  const basics = doc && typeof doc === "object" ? ((doc as Record<string, unknown>).basics as Record<string, unknown> | undefined) : undefined;
+  const clean = (v: unknown) => (typeof v === "string" ? v.replace(/\s+/gu, " ").trim() : "");
+  const name = clean(basics?.name) || clean((doc as Record<string, unknown> | null)?.name);
+  const label = clean(basics?.label);
+  const fromDoc = name && label ? `${name} — ${label}` : name || label;
+  const title = fromDoc || fileName.replace(/\.json$/i, "").trim() || "Imported resume";
+  return title.length > 200 ? title.slice(0, 199) + "…" : title;
+}
+
+/** One line per part of a resume, to tell versions apart before restoring one. */
+export function resumeSummary(doc: ResumeDoc): { label: string; value: string }[] {
+  const out: { label: string; value: string }[] = [];
+  const basics = (doc.basics ?? {}) as Record<string, unknown>;
+  for (const d of BASICS_FIELDS) {
+    const v = basics[d.key];
+    if (typeof v === "string" && v) out.push({ label: d.label, value: v.length > 80 ? v.slice(0, 79) + "…" : v });
+  }
+  for (const key of sectionOrder(doc)) {
+    const list = entries(doc, key);
+    if (!list.length) continue;
+    const def = sectionDef(key)!;
+    const titles = list.map((e) => def.title(e && typeof e === "object" ? e : {}));
+    out.push({ label: def.label, value: `${list.length}: ${titles.join("; ")}` });
+  }
+  return out;
+}
+
+/**
+ * The fields that differ between two versions, as readable names ("Headline",
+ * "Work experience 1 · Company"); at most `max`, then "… and N more".
+ */
+export function changedFields(a: ResumeDoc, b: ResumeDoc, max = 8): string[] {
+  const names: string[] = [];
+  const fieldLabel = (defs: FieldDef[], k: string) => defs.find((d) => d.key === k)?.label ?? k;
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const ba = (a.basics ?? {}) as Record<string, unknown>;
+  const bb = (b.basics ?? {}) as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(ba), ...Object.keys(bb)])) {
+    if (same(ba[k], bb[k])) continue;
+    if (k === "location") {
+      const la = (ba[k] ?? {}) as Record<string, unknown>, lb = (bb[k] ?? {}) as Record<string, unknown>;
+      for (const f of new Set([...Object.keys(la), ...Object.keys(lb)])) if (!same(la[f], lb[f])) names.push("Location · " + fieldLabel(LOCATION_FIELDS, f));
+    } else if (k === "profiles") names.push("Profiles");
+    else names.push(fieldLabel(BASICS_FIELDS, k));
+  }
+  if (!same(sectionOrder(a), sectionOrder(b))) names.push("Section order");
+  for (const s of SECTIONS) {
+    const ea = entries(a, s.key), eb = entries(b, s.key);
+    if (same(ea, eb)) continue;
+    if (ea.length !== eb.length) {
+      names.push(`${s.label} (${ea.length} → ${eb.length} entries)`);
+      continue;
+    }
+    ea.forEach((e, i) => {
+      const f = eb[i] ?? {};
+      for (const k of new Set([...Object.keys(e ?? {}), ...Object.keys(f)])) if (!same(e?.[k], f[k])) names.push(`${s.label} ${i + 1} · ${fieldLabel(s.fields, k)}`);
+    });
+  }
+  const known = new Set(["basics", "meta", ...SECTION_KEYS]);
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (!known.has(k) && !same(a[k], b[k])) names.push(k);
+  return names.length > max ? [...names.slice(0, max), `… and ${names.length - max} more`] : names;
+}

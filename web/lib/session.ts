@@ -1,5 +1,6 @@
 "use client";
 import { create } from "zustand";
+import { useToasts } from "@/components/ui/toaster";
 import { api, ApiError, type User } from "./api";
 
 type Status = "unknown" | "in" | "out";
@@ -16,8 +17,8 @@ export const useSession = create<SessionState>((set, get) => ({
   status: "unknown",
   load: async () => {
     try {
-      const { data } = await api.me();
-      set({ user: data.user, status: "in" });
+      const { data } = await api.session();
+      set(data.user ? { user: data.user, status: "in" } : { user: null, status: "out" });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) set({ user: null, status: "out" });
       else if (get().status === "unknown") set({ status: "out" });
@@ -31,6 +32,8 @@ export const useSession = create<SessionState>((set, get) => ({
       /* the cookie is cleared either way on the next 401 */
     }
     set({ user: null, status: "out" });
+    // Nothing said to the signed-in person (e.g. "Version restored") follows them out.
+    useToasts.getState().clear();
   },
 }));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addEntry, getAt, moveEntry, moveSection, pointerToKey, removeEntry, sectionOrder, setAt, SECTION_KEYS } from "@/lib/resume-model";
+import { addEntry, changedFields, getAt, importTitle, moveEntry, moveSection, pointerToKey, removeEntry, resumeSummary, sectionOrder, setAt, SECTION_KEYS } from "@/lib/resume-model";
 
 describe("resume model", () => {
   it("sets nested values without touching unknown keys", () => {
@@ -43,5 +43,35 @@ describe("resume model", () => {
     expect(pointerToKey("/data/work/0/startDate")).toBe("work.0.startDate");
     expect(pointerToKey("/data/basics/a~1b")).toBe("basics.a/b");
     expect(pointerToKey("/title")).toBe("title");
+  });
+});
+
+describe("import titles, version summaries and differences", () => {
+  it("names an import after the person, not the file", () => {
+    expect(importTitle(JSON.stringify({ basics: { name: "Ann Lee", label: "Engineer" } }), "resume.json")).toBe("Ann Lee — Engineer");
+    expect(importTitle(JSON.stringify({ basics: { name: " Legacy  Person " } }), "legacy.json")).toBe("Legacy Person");
+    expect(importTitle(JSON.stringify({ basics: { label: "Data scientist" } }), "resume.json")).toBe("Data scientist");
+    expect(importTitle(JSON.stringify({ name: "Old Format" }), "x.json")).toBe("Old Format");
+    expect(importTitle(JSON.stringify({ work: [] }), "cv-2024.JSON")).toBe("cv-2024");
+    expect(importTitle("not json", ".json")).toBe("Imported resume");
+    expect(importTitle(JSON.stringify({ basics: { name: "n".repeat(250) } }), "a.json")).toHaveLength(200);
+  });
+
+  it("summarises a version by its parts, in section order", () => {
+    const doc = { basics: { name: "Ann", label: "Dev" }, work: [{ position: "Engineer", name: "Acme" }], education: [{ institution: "جامعة القاهرة" }], meta: { sectionOrder: ["education", "work"] } };
+    expect(resumeSummary(doc)).toEqual([
+      { label: "Full name", value: "Ann" },
+      { label: "Headline", value: "Dev" },
+      { label: "Education", value: "1: جامعة القاهرة" },
+      { label: "Work experience", value: "1: Engineer · Acme" },
+    ]);
+  });
+
+  it("names the fields that changed between two versions", () => {
+    const a = { basics: { name: "Ann", label: "Dev", location: { city: "Oslo" } }, work: [{ position: "Engineer", name: "Acme" }], x: 1 };
+    const b = { basics: { name: "Ann", summary: "Hi", location: { city: "Bergen" } }, work: [{ position: "Lead", name: "Acme" }], skills: [{ name: "C" }], x: 2 };
+    expect(changedFields(a, b)).toEqual(["Headline", "Location · City", "Summary", "Work experience 1 · Position", "Skills (0 → 1 entries)", "x"]);
+    expect(changedFields(a, a)).toEqual([]);
+    expect(changedFields(a, b, 2)).toEqual(["Headline", "Location · City", "… and 4 more"]);
   });
 });

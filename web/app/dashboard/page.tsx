@@ -15,7 +15,7 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { toast } from "@/components/ui/toaster";
 import { api, ApiError, type ResumeSummary, type Warning } from "@/lib/api";
 import { useSession } from "@/lib/session";
-import { starterResume } from "@/lib/resume-model";
+import { importTitle, starterResume } from "@/lib/resume-model";
 import { formatDate } from "@/lib/utils";
 
 function errText(e: unknown) {
@@ -93,7 +93,7 @@ export default function DashboardPage() {
   async function onImport(file: File) {
     try {
       const text = await file.text();
-      const title = file.name.replace(/\.json$/i, "") || "Imported resume";
+      const title = importTitle(text, file.name);
       const { data } = await api.importResume(title, text);
       await load();
       if (data.warnings && data.warnings.length) setImported({ id: data.id, title: data.title, warnings: data.warnings });

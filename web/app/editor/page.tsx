@@ -18,7 +18,7 @@ import { createEditorStore, type EditorStore } from "@/lib/editor-store";
 import { useIdleModule } from "@/lib/lazy";
 import { warmPdf } from "@/lib/pdf";
 import { LOCALES, usePreview } from "@/lib/preview";
-import { cn } from "@/lib/utils";
+import { cn, pdfFileName } from "@/lib/utils";
 
 export default function EditorPage() {
   return (
@@ -116,7 +116,7 @@ function SaveIndicator({ store }: { store: EditorStore }) {
   return (
     <span role="status" aria-live="polite" className="flex items-center gap-1 text-xs text-muted-foreground" data-testid="save-status" data-status={status} data-version={version} title={error || undefined}>
       {map.icon}
-      {map.text}
+      <span className="max-sm:sr-only">{map.text}</span>
     </span>
   );
 }
@@ -282,12 +282,12 @@ function Editor({ store }: { store: EditorStore }) {
   }, [store]);
 
   const upToDate = shown && shown.version === version && status !== "pending" && status !== "saving";
-  const fileName = (title || "resume").replace(/[^\p{L}\p{N} ._-]+/gu, "").trim() || "resume";
+  const fileName = pdfFileName(title);
 
   return (
     <div className="flex min-h-screen flex-col">
       <header className="sticky top-0 z-40 border-b bg-card/95 backdrop-blur">
-        <div className="flex h-14 items-center gap-2 px-3 sm:px-4">
+        <div className="flex h-14 items-center gap-1 px-2 sm:gap-2 sm:px-4">
           <Button variant="ghost" size="icon" asChild>
             <Link href="/dashboard" aria-label="Back to your resumes">
               <ArrowLeft aria-hidden="true" />
@@ -300,15 +300,17 @@ function Editor({ store }: { store: EditorStore }) {
             <Input
               id="resume-title"
               value={title}
+              dir="auto"
+              title={title}
               onChange={(e) => store.getState().setTitle(e.target.value)}
-              className="h-8 max-w-xs border-transparent bg-transparent px-1 font-semibold shadow-none hover:border-input"
+              className="h-8 max-w-xs truncate border-transparent bg-transparent px-1 font-semibold shadow-none hover:border-input"
             />
           </div>
           <SaveIndicator store={store} />
           <EditorDialogs store={store} id={id} />
           <Button size="sm" asChild={!!shown} disabled={!shown} aria-disabled={!upToDate || undefined}>
             {shown ? (
-              <a href={api.renderPdfUrl(shown.runId)} download={fileName + ".pdf"} data-testid="download-pdf">
+              <a href={api.renderPdfUrl(shown.runId)} download={fileName} data-testid="download-pdf">
                 <Download aria-hidden="true" /> <span className="hidden sm:inline">Download PDF</span>
                 <span className="sr-only sm:hidden">Download PDF</span>
               </a>
@@ -335,16 +337,16 @@ function Editor({ store }: { store: EditorStore }) {
           ))}
         </div>
       </header>
-      <main id="main" className="grid flex-1 lg:grid-cols-[minmax(0,1fr)_minmax(380px,44%)]">
+      <main id="main" className="grid flex-1 grid-cols-1 lg:grid-cols-[minmax(0,1fr)_minmax(380px,44%)]">
         <div className={cn("min-w-0 p-3 sm:p-6", view !== "edit" && "hidden lg:block")}>
           <h1 className="sr-only">Edit {title}</h1>
           <ConflictBanner store={store} />
-          <div className="mx-auto grid max-w-3xl gap-4">
+          <div className="mx-auto grid max-w-3xl grid-cols-1 gap-4">
             <BasicsForm />
             <SectionsForm />
           </div>
         </div>
-        <aside aria-label="Preview and layout" className={cn("border-l bg-card/50 p-3 sm:p-4 lg:sticky lg:top-14 lg:h-[calc(100vh-3.5rem)]", view !== "preview" && "hidden lg:block")}>
+        <aside aria-label="Preview and layout" className={cn("min-w-0 border-l bg-card/50 p-3 sm:p-4 lg:sticky lg:top-14 lg:h-[calc(100vh-3.5rem)]", view !== "preview" && "hidden lg:block")}>
           <div className="flex h-full flex-col gap-3">
             <Pickers
               onChange={() => {

@@ -82,7 +82,7 @@ function FormField({ def, path }: { def: FieldDef; path: Path }) {
 
 function FieldGrid({ defs, base }: { defs: FieldDef[]; base: Path }) {
   return (
-    <div className="grid gap-4 sm:grid-cols-2">
+    <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
       {defs.map((d) => (
         <FormField key={d.key} def={d} path={[...base, d.key]} />
       ))}
@@ -94,8 +94,8 @@ function Collapsible({ title, children, defaultOpen = true, handle, actions, tes
   const [open, setOpen] = React.useState(defaultOpen);
   const bodyId = React.useId();
   return (
-    <div className="rounded-xl border bg-card shadow-sm" data-testid={testId}>
-      <div className="flex items-center gap-1 p-2 pl-3">
+    <div className="min-w-0 rounded-xl border bg-card shadow-sm" data-testid={testId}>
+      <div className="flex min-w-0 items-center gap-1 p-2 pl-3">
         {handle}
         <button
           type="button"
@@ -105,7 +105,9 @@ function Collapsible({ title, children, defaultOpen = true, handle, actions, tes
           onClick={() => setOpen(!open)}
         >
           <ChevronDown aria-hidden="true" className={cn("size-4 shrink-0 transition-transform", !open && "-rotate-90")} />
-          <span className="truncate">{title}</span>
+          <span className="min-w-0 truncate" dir="auto">
+            {title}
+          </span>
         </button>
         {actions}
       </div>
@@ -122,16 +124,16 @@ export function BasicsForm() {
   const store = useEditorApi();
   return (
     <Collapsible title="Personal details" testId="section-basics">
-      <div className="grid gap-6">
+      <div className="grid grid-cols-1 gap-6">
         <FieldGrid defs={BASICS_FIELDS} base={["basics"]} />
-        <fieldset className="grid gap-3">
+        <fieldset className="grid min-w-0 grid-cols-1 gap-3">
           <legend className="mb-2 text-sm font-semibold">Location</legend>
           <FieldGrid defs={LOCATION_FIELDS} base={["basics", "location"]} />
         </fieldset>
-        <fieldset className="grid gap-3">
+        <fieldset className="grid min-w-0 grid-cols-1 gap-3">
           <legend className="mb-2 text-sm font-semibold">Profiles</legend>
           {profiles.map((_, i) => (
-            <div key={i} className="grid gap-2 rounded-lg border p-3">
+            <div key={i} className="grid grid-cols-1 gap-2 rounded-lg border p-3">
               <FieldGrid defs={PROFILE_FIELDS} base={["basics", "profiles", i]} />
               <Button
                 type="button"
@@ -196,7 +198,7 @@ function SortableEntry({ section, index, count }: { section: string; index: numb
   const title = def.title(entry);
   const name = `${def.entry} ${index + 1} (${title})`;
   return (
-    <li ref={setNodeRef} style={{ transform: CSS.Transform.toString(transform), transition }} className={cn(isDragging && "relative z-10 opacity-80")}>
+    <li ref={setNodeRef} style={{ transform: CSS.Transform.toString(transform), transition }} className={cn("min-w-0", isDragging && "relative z-10 opacity-80")}>
       <Collapsible
         title={title}
         testId={`entry-${section}-${index}`}
@@ -227,11 +229,11 @@ function SectionBody({ section }: { section: string }) {
     store.getState().moveEntry(section, ids.indexOf(String(e.active.id)), ids.indexOf(String(e.over.id)));
   }
   return (
-    <div className="grid gap-3">
+    <div className="grid grid-cols-1 gap-3">
       {count === 0 && <p className="text-sm text-muted-foreground">Nothing here yet; sections without entries are left out of the PDF.</p>}
       <DndContext sensors={sensors} collisionDetection={closestCorners} onDragEnd={onDragEnd} accessibility={{ screenReaderInstructions: { draggable: "To pick up an entry, press space or enter. Use the arrow keys to move it, space or enter to drop it, escape to cancel." } }}>
         <SortableContext items={ids} strategy={verticalListSortingStrategy}>
-          <ul className="grid gap-3" aria-label={def.label + " entries"}>
+          <ul className="grid grid-cols-1 gap-3" aria-label={def.label + " entries"}>
             {ids.map((id, i) => (
               <SortableEntry key={id} section={section} index={i} count={count} />
             ))}
@@ -251,7 +253,7 @@ function SortableSection({ section, index, count }: { section: string; index: nu
   const store = useEditorApi();
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: section });
   return (
-    <li ref={setNodeRef} style={{ transform: CSS.Transform.toString(transform), transition }} className={cn(isDragging && "relative z-10 opacity-80")} data-section={section}>
+    <li ref={setNodeRef} style={{ transform: CSS.Transform.toString(transform), transition }} className={cn("min-w-0", isDragging && "relative z-10 opacity-80")} data-section={section}>
       <Collapsible
         defaultOpen={n > 0}
         testId={`section-${section}`}
@@ -281,7 +283,7 @@ export function SectionsForm() {
   return (
     <DndContext sensors={sensors} collisionDetection={closestCorners} onDragEnd={onDragEnd} accessibility={{ screenReaderInstructions: { draggable: "To pick up a section, press space or enter. Use the arrow keys to move it, space or enter to drop it, escape to cancel." } }}>
       <SortableContext items={list} strategy={verticalListSortingStrategy}>
-        <ul className="grid gap-4" aria-label="Sections, in the order of the PDF">
+        <ul className="grid grid-cols-1 gap-4" aria-label="Sections, in the order of the PDF">
           {list.map((s, i) => (
             <SortableSection key={s} section={s} index={i} count={list.length} />
           ))}

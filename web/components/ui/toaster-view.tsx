@@ -1,6 +1,7 @@
 "use client";
 import * as React from "react";
 import { Toast as ToastPrimitive } from "radix-ui";
+import { XIcon } from "lucide-react";
 import { useToasts } from "@/components/ui/toaster";
 import { cn } from "@/lib/utils";
 
@@ -14,14 +15,14 @@ export default function ToasterView() {
           key={t.id}
           onOpenChange={(open) => !open && drop(t.id)}
           className={cn(
-            "grid gap-1 rounded-lg border bg-card p-4 pr-8 shadow-lg",
+            "relative grid gap-1 rounded-lg border bg-card p-4 pr-10 shadow-lg",
             t.variant === "destructive" && "border-destructive/50 text-destructive",
           )}
         >
           <ToastPrimitive.Title className="text-sm font-semibold">{t.title}</ToastPrimitive.Title>
           {t.description && <ToastPrimitive.Description className="text-sm opacity-90">{t.description}</ToastPrimitive.Description>}
-          <ToastPrimitive.Close aria-label="Dismiss" className="absolute top-2 right-2 rounded px-1 text-muted-foreground hover:text-foreground">
-            ×
+          <ToastPrimitive.Close aria-label="Dismiss" data-testid="toast-close" className="absolute top-2 right-2 grid size-6 place-items-center rounded text-muted-foreground outline-none hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50">
+            <XIcon aria-hidden="true" className="size-4" />
           </ToastPrimitive.Close>
         </ToastPrimitive.Root>
       ))}

@@ -5,13 +5,14 @@ import { create } from "zustand";
 // toast() and its queue are tiny and on every page; the Radix Toast that shows them
 // (toaster-view.tsx) is loaded with the first toast, so it is not in any page's first load.
 export type Toast = { id: number; title: string; description?: string; variant?: "default" | "destructive" };
-type ToastState = { toasts: Toast[]; push: (t: Omit<Toast, "id">) => void; drop: (id: number) => void };
+type ToastState = { toasts: Toast[]; push: (t: Omit<Toast, "id">) => void; drop: (id: number) => void; clear: () => void };
 
 let next = 1;
 export const useToasts = create<ToastState>((set) => ({
   toasts: [],
   push: (t) => set((s) => ({ toasts: [...s.toasts.slice(-3), { ...t, id: next++ }] })),
   drop: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+  clear: () => set({ toasts: [] }),
 }));
 
 export function toast(title: string, description?: string, variant: Toast["variant"] = "default") {
