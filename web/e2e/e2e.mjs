@@ -90,16 +90,18 @@ async function waitPreview(page, above) {
   await page.waitForFunction((v) => Number(document.querySelector('[data-testid="preview-pages"]')?.getAttribute("data-version")) > v && document.querySelector('[data-testid="preview-status"]')?.getAttribute("data-phase") === "done", above, { timeout: 30000 });
 }
 /** Elements (by selector, in the page or in scope) that are visible but not wholly on screen. */
-async function offScreen(page, selector) {
-  return page.evaluate((sel) => {
+// Against the device width, not window.innerWidth: a mobile browser zooms out to show a
+// page wider than the screen, and innerWidth (the visual viewport) grows with it.
+async function offScreen(page, selector, width = 390) {
+  return page.evaluate(([sel, width]) => {
     const out = [];
     for (const el of document.querySelectorAll(sel)) {
       const r = el.getBoundingClientRect();
       if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
-      if (r.left < -0.5 || r.right > window.innerWidth + 0.5) out.push(`${el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40)} [${Math.round(r.left)}..${Math.round(r.right)}]`);
+      if (r.left < -0.5 || r.right > width + 0.5) out.push(`${el.getAttribute("aria-label") || el.textContent.trim().slice(0, 40)} [${Math.round(r.left)}..${Math.round(r.right)}]`);
     }
     return out;
-  }, selector);
+  }, [selector, width]);
 }
 async function openSection(scope, label) {
   const btn = scope.getByRole("button", { name: new RegExp("^" + label) });
@@ -436,8 +438,8 @@ try {
   await wa.getByLabel("Company", { exact: true }).fill("شركة المدفوعات");
   await pp.getByLabel("Resume name", { exact: true }).fill("السيرة الذاتية لمهندسة البرمجيات الأولى في شركة المدفوعات");
   await waitSaved(pp);
-  const overflow = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  check(overflow <= 1, "the editor fits a 390 px phone screen with long Latin and Arabic entry titles", overflow);
+  const fit = await pp.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, scale: window.visualViewport?.scale }));
+  check(fit.scrollWidth <= 390 && fit.innerWidth === 390, "the editor fits a 390 px phone screen with long Latin and Arabic entry titles (no sideways scroll, no zoom-out)", fit);
   const off = await offScreen(pp, "main button, main input, main textarea, header button, header input, header a");
   check(off.length === 0, "every button and field of the editor is on screen at 390 px (move, remove, RTL inputs)", off);
   const arabic = await wa.getByLabel("Position", { exact: true }).evaluate((el) => ({ dir: getComputedStyle(el).direction, w: el.getBoundingClientRect().width, sw: el.scrollWidth, cw: el.clientWidth }));
