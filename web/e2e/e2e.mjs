@@ -401,7 +401,7 @@ try {
   await snap(page, "account-totp");
   await axe(page, "account");
   await page.getByRole("button", { name: "Copy codes" }).click();
-  await page.getByText("The recovery codes are on your clipboard.").waitFor();
+  await page.getByText("The recovery codes are on your clipboard.", { exact: true }).first().waitFor();
   await page.getByRole("button", { name: /Account menu/ }).click();
   await page.getByRole("menuitem", { name: "Sign out" }).click();
   await page.waitForURL(/\/login/);
