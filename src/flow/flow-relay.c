@@ -4,8 +4,10 @@
  * RabbitMQ connection (confirms, no heartbeats: it may sit idle outside library calls).
  *
  * Relay: in ONE transaction, lock a batch of unpublished rows (FOR UPDATE SKIP LOCKED,
- * so replicas share the outbox and never wait), publish them with mandatory + confirms,
- * then mark them and move their runs to 'running' (flow_dispatched), commit.  A crash
+ * so replicas share the outbox and never wait), mark them and move their runs to
+ * 'running' (flow_dispatched), publish them with mandatory + confirms, write the users'
+ * render.progress notifications (flow_dispatched_notify: only now, it locks the users'
+ * rows), commit.  A crash
  * between the confirm and the commit re-sends the batch; consumers are idempotent
  * (message_id = run:attempt, duplicate results change nothing). */
 #include <errno.h>
@@ -153,6 +155,13 @@ static int relay_once(struct relay *rl)
         goto out;
     }
     int64_t dispatched = strtoll(PQgetvalue(dres, 0, 0), NULL, 10);
+    /* The render.progress notifications last, just before the commit: writing one locks
+     * its user's row (the per-user notification seq, 0005-notify-seq.sql), which must not
+     * be held while the broker confirms, or the user's own submits would wait for it. */
+    if (flow_pg_cmd(rl->pg, "SELECT flow_dispatched_notify()", rl->err, sizeof rl->err) < 0) {
+        (void)flow_pg_cmd(rl->pg, "ROLLBACK", rl->err + 256, 256);
+        goto out;
+    }
     if (flow_pg_cmd(rl->pg, "COMMIT", rl->err, sizeof rl->err) < 0)
         goto out;
     FLOW_STAT_ADD(st, published, (uint64_t)n);

@@ -8,7 +8,7 @@
  * socket, what came after the last id the socket got (notify-ws.c).
  *
  * All parsing happens here, off the service thread: the routing key gives the user, the
- * body must be a JSON object with a positive integer "id".  The body is passed on as it
+ * body must be a JSON object with positive integers "id" and "seq".  The body is passed on as it
  * is (it is the WebSocket message, byte for byte what the replay reads from PostgreSQL).
  * Deliveries are acked once handed over: the broker copy buys nothing, PostgreSQL has it. */
 #include <jansson.h>
@@ -71,21 +71,24 @@ static void consume(struct notify_hub *hub, struct rg_amqp *c)
         int64_t t = notify_now_us();
         int64_t uid = r == RG_ETOOBIG ? 0 : routing_user(d.routing_key);
         json_t *doc = NULL;
-        json_int_t id = 0;
+        json_int_t id = 0, seq = 0;
         if (uid > 0 && d.len <= 64 * 1024) {
             doc = json_loadb(d.body, d.len, JSON_REJECT_DUPLICATES, NULL);
             json_t *jid = json_is_object(doc) ? json_object_get(doc, "id") : NULL;
+            json_t *jseq = json_is_object(doc) ? json_object_get(doc, "seq") : NULL;
             id = json_is_integer(jid) ? json_integer_value(jid) : 0;
+            seq = json_is_integer(jseq) ? json_integer_value(jseq) : 0;
             json_decref(doc);
         }
         NOTIFY_ADD(st, msgs_in, 1);
-        if (id <= 0) {
+        if (id <= 0 || seq <= 0) {
             NOTIFY_ADD(st, msgs_malformed, 1);
             RG_LOG(RG_LOG_WARN, RG_EVENT("notify.malformed_message"),
                    RG_KV_STR("routing_key", d.routing_key), RG_KV_STR("message_id", d.message_id),
                    RG_KV_I64("len", (int64_t)d.len));
         } else {
             struct notify_msg *m = notify_msg_new(d.body, d.len, uid, id);
+            m->seq = seq;
             m->t_recv_us = t;
             hand_over(hub, m);
         }

@@ -130,6 +130,7 @@ struct notify_msg *notify_msg_new(const char *text, size_t len, int64_t uid, int
     m->next = NULL;
     m->uid = uid;
     m->id = id;
+    m->seq = 0;
     m->t_recv_us = 0;
     m->refs = 0;
     m->len = len;

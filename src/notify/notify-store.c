@@ -48,13 +48,13 @@ static void fail_log(int64_t *last, const char *event, const char *msg)
 
 /* ---- PostgreSQL ------------------------------------------------------------------------ */
 
+/* A user's committed seqs are 1..users.notify_seq without a hole (0005-notify-seq.sql),
+ * less what retention deleted from the bottom: a replay is complete exactly when its rows
+ * run on from since + 1 without a gap. */
 static const char sql_rows[] =
-    "SELECT id, payload::text, created_at < now() - make_interval(secs => $3::bigint / 1000.0) "
-    "FROM notifications WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $4";
-static const char sql_meta[] =
-    "SELECT (SELECT pruned_upto FROM notify_retention), "
-    "(SELECT coalesce(max(id), 0) FROM notifications WHERE user_id = $1), "
-    "(SELECT last_value FROM notifications_id_seq)";
+    "SELECT seq, id, payload::text, created_at < now() - make_interval(secs => $3::bigint / 1000.0) "
+    "FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $4";
+static const char sql_meta[] = "SELECT coalesce((SELECT notify_seq FROM users WHERE id = $1), 0)";
 
 static PGconn *pg_get(struct store *s)
 {
@@ -129,21 +129,17 @@ static void replay(struct store *s, struct notify_job *job)
         job->err = RG_EPG;
         return;
     }
-    int64_t pruned = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    int64_t newest = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    int64_t seq = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    int64_t newest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    job->last_id = newest;
+    job->last_seq = newest;
     if (job->since < 0)
         return;
-    if (job->since < pruned) {
-        job->resync = "since_too_old";
-        return;
-    }
-    if (job->since > seq) {
+    if (job->since > newest) {
         job->resync = "since_unknown";
         return;
     }
+    if (job->since == newest)
+        return;
     snprintf(since, sizeof since, "%" PRId64, job->since);
     snprintf(keep, sizeof keep, "%" PRId64, cfg->retention);
     snprintf(lim, sizeof lim, "%" PRId64, cfg->replay_max + 1);
@@ -161,19 +157,24 @@ static void replay(struct store *s, struct notify_job *job)
         PQclear(res);
         return;
     }
+    if (n == 0)
+        job->resync = "since_too_old"; /* since < newest, and nothing after it is left */
     struct notify_msg **tail = &job->rows;
-    for (int i = 0; i < n; i++) {
-        if (PQgetvalue(res, i, 2)[0] == 't') {
-            job->resync = "since_too_old";
+    int64_t want = job->since + 1;
+    for (int i = 0; i < n && !job->resync; i++, want++) {
+        int64_t seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        if (seq != want || PQgetvalue(res, i, 3)[0] == 't') {
+            job->resync = "since_too_old"; /* deleted by retention, or about to be */
             break;
         }
-        int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        struct notify_msg *m = notify_msg_new(PQgetvalue(res, i, 1),
-                                              (size_t)PQgetlength(res, i, 1), job->uid, id);
+        struct notify_msg *m =
+            notify_msg_new(PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2), job->uid,
+                           strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        m->seq = seq;
         *tail = m;
         tail = &m->next;
-        if (id > job->last_id)
-            job->last_id = id;
+        if (seq > job->last_seq)
+            job->last_seq = seq;
     }
     PQclear(res);
     if (job->resync) {

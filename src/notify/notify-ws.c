@@ -11,10 +11,14 @@
  * and back to REPLAYING when the broker connection was re-made (catch-up: anything
  * published while the hub had no queue comes from PostgreSQL; see notify-broker.c).
  *
- * De-duplication: `cursor` is the id after which the socket has everything (its since,
- * then each id queued); a replay answer is followed by the held live messages that are not
- * in it, and `floor` (ids at or below it came through a replay) plus a ring of the last ids
- * queued drop what the broker delivers twice.
+ * Cursor: `cursor` is the user's notification seq up to which the socket has everything
+ * (its since, then each seq queued).  A user's seqs are committed without a hole
+ * (0005-notify-seq.sql), so a live message with seq <= cursor is a duplicate and dropped,
+ * seq = cursor + 1 is queued, and a larger seq means something committed before it has not
+ * reached this hub yet (another transaction's message still on its way, or lost with a
+ * broker connection): the message is held and the gap read from PostgreSQL first (a
+ * catch-up replay, the socket REPLAYING meanwhile).  Every socket thus gets each seq once,
+ * in order.
  *
  * Output: each session has a queue of shared, refcounted messages.  One lws_write per
  * SERVER_WRITEABLE; more pending asks for another.  A queue past queue_max/queue_bytes
@@ -33,7 +37,6 @@
 
 enum { S_WAIT_AUTH, S_AUTHING, S_REPLAYING, S_LIVE };
 
-#define RECENT 8
 
 struct ring {
     struct notify_msg **v;
@@ -54,9 +57,7 @@ struct sess {
     int ping_due;              /* a WebSocket ping goes out at the next WRITEABLE */
     int64_t last_rx, ping_at;  /* monotonic ms: last frame or pong from the peer, last ping */
     int64_t since_req; /* -1: live only */
-    int64_t cursor, floor;
-    int64_t recent[RECENT];
-    unsigned recent_pos;
+    int64_t cursor;
     struct ring q, held;
     char hash[65];
     char *rx;
@@ -293,11 +294,8 @@ static void sess_push(struct sess *s, struct notify_msg *m, int bounded)
         return;
     }
     ring_push(&s->q, m);
-    if (m->id > s->cursor)
-        s->cursor = m->id;
-    if (m->id > 0) {
-        s->recent[s->recent_pos++ % RECENT] = m->id;
-    }
+    if (m->seq > s->cursor)
+        s->cursor = m->seq;
     lws_callback_on_writable(s->wsi);
 }
 
@@ -309,11 +307,16 @@ static void push_ctl(struct sess *s, struct notify_msg *m, int bounded)
     notify_msg_unref(m);
 }
 
-static int recent_has(const struct sess *s, int64_t id)
+static void submit_replay(struct sess *s, int64_t since, int catchup);
+
+static int hold(struct sess *s, struct notify_msg *m)
 {
-    for (int i = 0; i < RECENT; i++)
-        if (s->recent[i] == id)
-            return 1;
+    if ((int64_t)s->held.len >= cfg->queue_max ||
+        (int64_t)(s->held.bytes + m->len) > cfg->queue_bytes) {
+        slow_close(s);
+        return -1;
+    }
+    ring_push(&s->held, m);
     return 0;
 }
 
@@ -322,19 +325,21 @@ static void sess_live(struct sess *s, struct notify_msg *m)
     if (s->close_code)
         return;
     if (s->state == S_REPLAYING) {
-        if ((int64_t)s->held.len >= cfg->queue_max ||
-            (int64_t)(s->held.bytes + m->len) > cfg->queue_bytes) {
-            slow_close(s);
-            return;
-        }
-        ring_push(&s->held, m);
+        (void)hold(s, m);
         return;
     }
-    if (m->id <= s->floor || recent_has(s, m->id)) {
+    if (m->seq <= s->cursor) {
         NOTIFY_ADD(st, msgs_duplicate, 1);
         return;
     }
-    sess_push(s, m, 1);
+    if (m->seq == s->cursor + 1) {
+        sess_push(s, m, 1);
+        return;
+    }
+    /* A gap: what lies between is committed (seq order is commit order); read it first. */
+    NOTIFY_ADD(st, gap_fills, 1);
+    if (hold(s, m) == 0)
+        submit_replay(s, s->cursor, 1);
 }
 
 static void submit_replay(struct sess *s, int64_t since, int catchup)
@@ -350,17 +355,15 @@ static void submit_replay(struct sess *s, int64_t since, int catchup)
     notify_job_submit(hub, j);
 }
 
-static int cmp_i64(const void *a, const void *b)
+static int cmp_seq(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    int64_t x = (*(struct notify_msg *const *)a)->seq, y = (*(struct notify_msg *const *)b)->seq;
     return x < y ? -1 : x > y;
 }
 
 static void on_replay(struct sess *s, struct notify_job *j)
 {
     char at[40];
-    int64_t *ids = NULL;
-    size_t nids = 0, cap = 0;
     int replayed = 0;
 
     if (j->err < 0) {
@@ -373,59 +376,59 @@ static void on_replay(struct sess *s, struct notify_job *j)
     if (j->resync) {
         NOTIFY_ADD(st, resyncs, 1);
         struct notify_msg *m =
-            ctl_msg("{\"type\":\"resync\",\"reason\":\"%s\",\"last_id\":%" PRId64 ",\"at\":\"%s\"}",
-                    j->resync, j->last_id, at);
+            ctl_msg("{\"type\":\"resync\",\"reason\":\"%s\",\"last_seq\":%" PRId64 ",\"at\":\"%s\"}",
+                    j->resync, j->last_seq, at);
         push_ctl(s, m, 0);
-        if (j->last_id > s->cursor)
-            s->cursor = j->last_id;
-        if (j->last_id > s->floor)
-            s->floor = j->last_id;
+        if (j->last_seq > s->cursor)
+            s->cursor = j->last_seq;
     } else {
+        if (j->since < 0) {
+            if (j->last_seq > s->cursor)
+                s->cursor = j->last_seq; /* live only: the socket starts at the user's newest */
+        } else if (j->since > s->cursor) {
+            s->cursor = j->since;
+        }
         for (struct notify_msg *m = j->rows; m; m = m->next) {
-            if (nids == cap) {
-                cap = cap ? cap * 2 : 16;
-                ids = rg_realloc(ids, cap * sizeof *ids);
-            }
-            ids[nids++] = m->id;
+            if (m->seq <= s->cursor)
+                continue;
             sess_push(s, m, 0);
             replayed++;
         }
         NOTIFY_ADD(st, replayed, (uint64_t)replayed);
-        if (j->since >= 0) {
-            if (j->since > s->cursor)
-                s->cursor = j->since;
-            if (s->cursor > s->floor)
-                s->floor = s->cursor;
-        } else if (j->last_id > s->cursor) {
-            s->cursor = j->last_id; /* live only: the socket starts at the user's newest */
-        }
     }
-    /* Live messages that arrived meanwhile: those not replayed, not already known. */
-    qsort(ids, nids, sizeof *ids, cmp_i64);
-    struct notify_msg *m;
-    while ((m = ring_pop(&s->held))) {
-        int skip = (j->since >= 0 && m->id <= j->since) ||
-                   (j->resync && m->id <= j->last_id) ||
-                   (nids && bsearch(&m->id, ids, nids, sizeof *ids, cmp_i64)) || recent_has(s, m->id);
-        if (skip)
+    /* Live messages that arrived meanwhile, in seq order: those already sent are dropped,
+     * those that follow on are queued; past another gap they wait for one more catch-up. */
+    size_t n = s->held.len, k = 0;
+    struct notify_msg **v = n ? rg_malloc(n * sizeof *v) : NULL;
+    for (size_t i = 0; i < n; i++)
+        v[i] = ring_pop(&s->held);
+    qsort(v, n, sizeof *v, cmp_seq);
+    for (; k < n && !s->close_code; k++) {
+        if (v[k]->seq <= s->cursor)
             NOTIFY_ADD(st, msgs_duplicate, 1);
+        else if (v[k]->seq == s->cursor + 1)
+            sess_push(s, v[k], 1);
         else
-            sess_push(s, m, 1);
-        notify_msg_unref(m);
-        if (s->close_code)
             break;
+        notify_msg_unref(v[k]);
     }
-    rg_free(ids);
+    int gap = k < n && !s->close_code;
+    for (; k < n; k++) {
+        if (gap)
+            ring_push(&s->held, v[k]);
+        notify_msg_unref(v[k]);
+    }
+    rg_free(v);
     if (s->close_code)
         return;
     if (!j->catchup) {
         struct notify_msg *r = ctl_msg("{\"type\":\"ready\",\"user_id\":%" PRId64
-                                       ",\"last_id\":%" PRId64 ",\"replayed\":%d,\"at\":\"%s\"}",
+                                       ",\"last_seq\":%" PRId64 ",\"replayed\":%d,\"at\":\"%s\"}",
                                        s->uid, s->cursor, replayed, at);
         push_ctl(s, r, 0);
     }
     s->state = S_LIVE;
-    if (s->need_catchup)
+    if (gap || s->need_catchup)
         submit_replay(s, s->cursor, 1);
 }
 

@@ -79,6 +79,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "# TYPE rg_notify_resyncs_total counter\nrg_notify_resyncs_total %llu\n"
         "# TYPE rg_notify_broker_reconnects_total counter\nrg_notify_broker_reconnects_total %llu\n"
         "# TYPE rg_notify_store_errors_total counter\nrg_notify_store_errors_total %llu\n"
+        "# TYPE rg_notify_gap_fills_total counter\nrg_notify_gap_fills_total %llu\n"
         "# TYPE rg_notify_up gauge\n"
         "rg_notify_up{backend=\"rabbitmq\"} %llu\nrg_notify_up{backend=\"postgres\"} %llu\n"
         "rg_notify_up{backend=\"redis\"} %llu\n"
@@ -86,7 +87,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         L(connections), L(connections_total), L(authenticated), L(auth_failures), L(rejected_full),
         L(rejected_user), L(slow_closes), L(oversize_closes), L(protocol_closes), L(msgs_in),
         L(msgs_out), L(msgs_unrouted), L(msgs_duplicate), L(msgs_malformed), L(replays),
-        L(replayed), L(resyncs), L(broker_reconnects), L(store_errors), L(broker_ok), L(pg_ok),
+        L(replayed), L(resyncs), L(broker_reconnects), L(store_errors), L(gap_fills), L(broker_ok), L(pg_ok),
         L(redis_ok));
 #undef L
     if (r == 0)

@@ -51,7 +51,7 @@ struct notify_stats {
         rejected_user;
     uint64_t msgs_in, msgs_malformed, msgs_unrouted, msgs_out, msgs_duplicate;
     uint64_t replays, replayed, resyncs, slow_closes, oversize_closes, protocol_closes;
-    uint64_t broker_reconnects, store_errors;
+    uint64_t broker_reconnects, store_errors, gap_fills;
     uint64_t broker_ok, pg_ok, redis_ok;
     struct rg_hist latency; /* broker delivery -> socket write */
 };
@@ -66,6 +66,7 @@ struct notify_msg {
     struct notify_msg *next; /* in the hub's inbox, or a result's row list */
     int64_t uid;             /* user (live messages) */
     int64_t id;              /* notification id; 0 for protocol messages (ready, pong, ...) */
+    int64_t seq;             /* the user's notification seq (the socket cursor); 0 likewise */
     int64_t t_recv_us;       /* when the broker thread received it; 0 for replayed/protocol */
     int refs;
     size_t len;
@@ -88,13 +89,13 @@ struct notify_job {
     enum notify_job_kind kind;
     uint64_t sid;              /* session serial: the session may be gone by the answer */
     int64_t uid;               /* REPLAY: user; answer of AUTH/RECHECK: user, 0 = no session */
-    int64_t since;             /* REPLAY: -1 = live only */
+    int64_t since;             /* REPLAY: seq after which to read; -1 = live only */
     int catchup;               /* REPLAY after a broker reconnect (no `ready`) */
     char hash[65];             /* AUTH/RECHECK: sha256 hex of the token */
     /* answers */
     int err;                   /* < 0: the backend failed */
-    struct notify_msg *rows;   /* REPLAY: id order */
-    int64_t last_id;           /* REPLAY: the user's newest notification id */
+    struct notify_msg *rows;   /* REPLAY: seq order, contiguous from since + 1 */
+    int64_t last_seq;          /* REPLAY: the user's newest committed seq (or the last row) */
     const char *resync;        /* REPLAY: reason, or NULL */
 };
 

@@ -15,6 +15,9 @@ and rg-pdf where the path needs them.
   it-notify.py abuse      unauthenticated, malformed, oversized, slow (1008, bounded
                           memory) and idle clients, connection limits, session end,
                           refused handshakes (404, 403 for a cookie from another Origin)
+  it-notify.py seq        one user's notifications committed out of id order by concurrent
+                          transactions, a client reconnecting with since every 0.05-1.5 s:
+                          every committed one arrives, once, in seq order
   it-notify.py fdlimit    an open-file limit below max_connections: lowered at start,
                           extra clients refused (1013, 503), no busy loop, no log flood
 
@@ -303,8 +306,8 @@ async def live(ck):
         ck.eq(a1.subprotocol, "resumego.v1", "the hub speaks resumego.v1")
         for name, ws in (("query token", a1), ("cookie", a2), ("Bearer", b1)):
             msgs, ready = await until_ready(ws)
-            ck.check(ready is not None and msgs == [] and ready.get("last_id") == 0,
-                     f"{name}: authenticated, ready with last_id 0", (msgs, ready))
+            ck.check(ready is not None and msgs == [] and ready.get("last_seq") == 0,
+                     f"{name}: authenticated, ready with last_seq 0", (msgs, ready))
         r = core.request("POST", f"/api/v1/resumes/{rid}/renders",
                          {"theme": "modern", "paper": "a4", "locale": "en"}, token=ta)
         ck.eq(r.status, 202, "render requested through the API")
@@ -331,6 +334,7 @@ async def live(ck):
                  "ids are increasing integers", ids)
         db_ids = [int(x) for x in e.db.sql(f"SELECT id FROM notifications WHERE payload->>'run_id' = '{run}' ORDER BY id").split()]
         ck.eq(ids, db_ids, "the ids are the notification rows'")
+        ck.eq([m.get("seq") for m in seq], [1, 2, 3], "seq: the user's notifications numbered 1, 2, 3")
         ck.check(all("at" in m and m["at"].endswith("Z") for m in seq), "every message has `at`")
         ck.eq([m.get("id") for m in got["a2"]], ids, "the owner's second socket (cookie) gets the same")
         ck.eq(await quiet(b1, 2), [], "another user's socket gets nothing")
@@ -359,7 +363,7 @@ async def reconnect(ck):
         rids = [make_resume(core, tok, i) for i in range(3)]
         ws = await connect(hub.url(token=tok))
         _, ready = await until_ready(ws)
-        last = ready["last_id"] if ready else -1
+        last = ready["last_seq"] if ready else -1
         await ws.close()
         runs = []
         for i, rid in enumerate(rids):
@@ -368,16 +372,16 @@ async def reconnect(ck):
             runs.append(r.json.get("run_id"))
         ck.eq(run_until_done(core, tok, runs), ["done"] * 3, "three renders finish while offline")
         uid = int(e.db.sql("SELECT id FROM users WHERE email = 'away@example.com'"))
-        want = [int(x) for x in e.db.sql(f"SELECT id FROM notifications WHERE user_id = {uid} AND id > {last} ORDER BY id").split()]
+        want = [int(x) for x in e.db.sql(f"SELECT seq FROM notifications WHERE user_id = {uid} AND seq > {last} ORDER BY seq").split()]
         ws = await connect(hub.url(token=tok, since=last))
         msgs, ready = await until_ready(ws)
-        ids = [m.get("id") for m in msgs]
+        ids = [m.get("seq") for m in msgs]
         ck.eq(ids, want, "reconnect with since: every missed notification, in order, once")
         ck.eq(sorted({m["run_id"] for m in msgs if m.get("type") == "render.done"}), sorted(runs),
               "all three done messages")
         ck.eq(len(want), 9, "three runs x (queued, progress, done)")
-        ck.check(ready is not None and ready.get("replayed") == 9 and ready.get("last_id") == want[-1],
-                 "ready after the replay: replayed 9, last_id the newest", ready)
+        ck.check(ready is not None and ready.get("replayed") == 9 and ready.get("last_seq") == want[-1],
+                 "ready after the replay: replayed 9, last_seq the newest", ready)
         ck.eq(await quiet(ws, 1.5), [], "nothing twice after the replay")
         # the seam: a live message after the replay arrives once
         r = core.request("POST", f"/api/v1/resumes/{rids[0]}/renders",
@@ -391,26 +395,27 @@ async def reconnect(ck):
             live_msgs.append(m)
         ck.eq([m.get("type") for m in live_msgs], ["render.queued", "render.progress", "render.done"],
               "then live, once")
-        ck.check(all(m["id"] > want[-1] for m in live_msgs), "live ids follow the replayed ones")
+        ck.eq([m["seq"] for m in live_msgs], [want[-1] + 1, want[-1] + 2, want[-1] + 3],
+              "live seqs follow the replayed ones")
         await ws.close()
         # a client that was offline past the last message: since = newest -> nothing, ready
-        newest = live_msgs[-1]["id"] if live_msgs else 0
+        newest = live_msgs[-1]["seq"] if live_msgs else 0
         ws = await connect(hub.url(token=tok, since=newest))
         msgs, ready = await until_ready(ws)
-        ck.check(msgs == [] and ready and ready["replayed"] == 0 and ready["last_id"] == newest,
+        ck.check(msgs == [] and ready and ready["replayed"] == 0 and ready["last_seq"] == newest,
                  "since = newest: empty replay", (msgs, ready))
         await ws.close()
         # since from the auth message
         ws = await connect(hub.url())
         await ws.send(json.dumps({"type": "auth", "token": tok, "since": last}))
         msgs, ready = await until_ready(ws)
-        ck.eq([m["id"] for m in msgs][:9], want, "since in the auth message replays too")
+        ck.eq([m["seq"] for m in msgs][:9], want, "since in the auth message replays too")
         await ws.close()
         # resync: an id never given out
         ws = await connect(hub.url(token=tok, since=10 ** 15))
         m = await recv(ws)
         ck.check(m and m.get("type") == "resync" and m.get("reason") == "since_unknown"
-                 and m.get("last_id") == newest, "since beyond any id: resync since_unknown", m)
+                 and m.get("last_seq") == newest, "since beyond any seq: resync since_unknown", m)
         _, ready = await until_ready(ws)
         ck.check(ready is not None, "ready follows resync")
         await ws.close()
@@ -419,7 +424,7 @@ async def reconnect(ck):
         ck.check(small.start(), "second hub (replay_max 5) starts")
         ws = await connect(small.url(token=tok, since=last))
         m = await recv(ws)
-        ck.check(m and m.get("type") == "resync" and m.get("reason") == "too_many" and m.get("last_id") == newest,
+        ck.check(m and m.get("type") == "resync" and m.get("reason") == "too_many" and m.get("last_seq") == newest,
                  "more than replay_max missed: resync too_many", m)
         await ws.close()
         small.stop()
@@ -499,17 +504,26 @@ async def broker(ck):
         tok = hub.session(e.uid)
         ws = await connect(hub.url(token=tok, since=0))
         msgs, ready = await until_ready(ws)
-        start = ready["last_id"] if ready else 0
+        start = ready["last_seq"] if ready else 0
         n = int(os.environ.get("RG_NOTIFY_TEST_N", "300"))
         done = threading.Event()
 
-        def produce():
+        def produce(k):
             # the production path: flow_notify writes the row and the outbox message in one
-            # transaction; rg-flow relays it to rg.notify
-            for i in range(n):
-                e.db.sql(f"SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'; "
-                         "SELECT pg_notify('rg_outbox', '')")
-                time.sleep(0.01)
+            # transaction; rg-flow relays it to rg.notify.  Two writers whose transactions
+            # stay open a little after the write: with ids as the cursor they committed out
+            # of id order and the catch-up after the broker restart lost rows
+            for i in range(k):
+                e.db.sql(f"BEGIN; SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'; "
+                         "SELECT pg_sleep(random() * 0.02); SELECT pg_notify('rg_outbox', ''); COMMIT")
+                time.sleep(0.005)
+
+        def producers():
+            ts = [threading.Thread(target=produce, args=(k,)) for k in (n // 2, n - n // 2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
             done.set()
 
         def restart():
@@ -519,7 +533,7 @@ async def broker(ck):
             itflow.rabbitctl("start_app")
             itflow.rabbitctl("await_startup")
 
-        tp, tr = threading.Thread(target=produce), threading.Thread(target=restart)
+        tp, tr = threading.Thread(target=producers), threading.Thread(target=restart)
         tp.start()
         tr.start()
         got = []
@@ -532,19 +546,116 @@ async def broker(ck):
                 continue
             if done.is_set() and not tr.is_alive():
                 want = [int(x) for x in e.db.sql(
-                    f"SELECT id FROM notifications WHERE user_id = {e.uid} AND id > {start} ORDER BY id").split()]
-                if len([m for m in got if "id" in m]) >= len(want):
+                    f"SELECT seq FROM notifications WHERE user_id = {e.uid} AND seq > {start} ORDER BY seq").split()]
+                if len([m for m in got if "seq" in m]) >= len(want):
                     break
         tp.join()
         tr.join()
-        ids = [m["id"] for m in got if "id" in m]
+        ids = [m["seq"] for m in got if "seq" in m]
         ck.eq(len(want or []), n, "every notification was committed")
         ck.eq(sorted(set(ids)), want, "every committed notification arrived despite the broker restart")
         ck.eq(len(ids), len(set(ids)), "none twice")
-        ck.eq(ids, sorted(ids), "in order")
+        ck.eq(ids, list(range(start + 1, start + 1 + n)), "in seq order, without a gap")
         ck.check((hub.metric("rg_notify_broker_reconnects_total") or 0) >= 1, "the hub reconnected to the broker")
         ck.check(ws.open, "the socket survived the broker restart")
         await ws.close()
+    finally:
+        ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
+        e.close()
+
+
+async def seq(ck):
+    """Notifications of one user committed out of id order (concurrent transactions, as
+    the relay's render.progress against the user's own submits) and a client that keeps
+    reconnecting with since: every committed notification arrives, none twice."""
+    e = itflow.Env("nseq", ck)
+    flow = e.flow()
+    hub = Hub(e, "seq")
+    try:
+        ck.check(flow.start(), "rg-flow starts")
+        ck.check(hub.start(), "rg-notify starts")
+        rid = e.add_resumes(1)
+        run = e.submit(rid)[0]
+        tok = hub.session(e.uid)
+        notify = (f"SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'")
+
+        # Two transactions: A writes first and stays open, B writes after it.  B must not
+        # commit first: it waits for A (the user's row), and its seq follows A's.
+        ws = await connect(hub.url(token=tok, since=0))
+        _, ready = await until_ready(ws)
+        base = ready["last_seq"] if ready else -1
+        a = subprocess.Popen(["psql", "-tA", "-q", "-v", "ON_ERROR_STOP=1", e.db.url], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        a.stdin.write(f"BEGIN;\n{notify};\nSELECT 'a-wrote';\n")
+        a.stdin.flush()
+        ck.eq(a.stdout.readline().strip() + a.stdout.readline().strip(), "a-wrote", "transaction A wrote")
+        b_done = threading.Event()
+        tb = threading.Thread(target=lambda: (e.db.sql(f"{notify}; SELECT pg_notify('rg_outbox', '')"), b_done.set()))
+        tb.start()
+        time.sleep(1)
+        ck.check(not b_done.is_set(), "B waits while A is open")
+        ck.eq(await quiet(ws, 0.5), [], "nothing is delivered before A commits")
+        a.stdin.write("SELECT pg_notify('rg_outbox', ''); COMMIT;\n")
+        a.stdin.close()
+        a.wait(10)
+        tb.join(10)
+        got = [await recv(ws, 10), await recv(ws, 10)]
+        rows = e.db.sql(f"SELECT id, seq FROM notifications WHERE user_id = {e.uid} AND seq > {base} ORDER BY seq").split()
+        ck.check(len(rows) == 2 and int(rows[0].split("|")[0]) < int(rows[1].split("|")[0]),
+                 "A's id and seq come before B's", rows)
+        ck.eq([m and m.get("seq") for m in got], [base + 1, base + 2], "the socket gets A then B")
+        ck.eq(await quiet(ws, 0.5), [], "once each")
+        await ws.close()
+
+        # Writers whose transactions stay open for a while after writing, and a client that
+        # reconnects every 0.05-1.5 s with since = the highest seq it saw (docs/notify.md).
+        secs = float(os.environ.get("RG_NOTIFY_SEQ_SECS", "12"))
+        stop = threading.Event()
+
+        def writer():
+            while not stop.is_set():
+                e.db.sql(f"BEGIN; {notify}; SELECT pg_sleep(random() * 0.08); "
+                         "SELECT pg_notify('rg_outbox', ''); COMMIT")
+        ws_threads = [threading.Thread(target=writer) for _ in range(3)]
+        for t in ws_threads:
+            t.start()
+        last, seen, bad, conns = base + 2, [], [], 0
+        t_end = time.time() + secs
+        rnd = secrets.SystemRandom()
+        while time.time() < t_end:
+            w = await connect(hub.url(token=tok, since=last))
+            conns += 1
+            mine = []
+            hold_until = time.time() + rnd.uniform(0.05, 1.5)
+            while time.time() < hold_until:
+                m = await recv(w, max(0.01, hold_until - time.time()))
+                if m is not None and "seq" in m:
+                    mine.append(m["seq"])
+            await w.close()
+            if mine != list(range(last + 1, last + 1 + len(mine))):
+                bad.append((last, mine[:20]))
+            seen += mine
+            if mine:
+                last = max(last, max(mine))
+        stop.set()
+        for t in ws_threads:
+            t.join()
+        newest = int(e.db.sql(f"SELECT notify_seq FROM users WHERE id = {e.uid}"))
+        w = await connect(hub.url(token=tok, since=last))
+        deadline = time.time() + 20
+        while last < newest and time.time() < deadline:
+            m = await recv(w, 2)
+            if m is not None and "seq" in m:
+                if m["seq"] != last + 1:
+                    bad.append((last, [m["seq"]]))
+                seen.append(m["seq"])
+                last = max(last, m["seq"])
+        await w.close()
+        db = [int(x) for x in e.db.sql(f"SELECT seq FROM notifications WHERE user_id = {e.uid} AND seq > {base + 2} ORDER BY seq").split()]
+        ck.check(len(db) >= 30 and conns >= 8, "many notifications and reconnects", (len(db), conns))
+        ck.eq(db, list(range(base + 3, newest + 1)), "committed seqs have no hole")
+        ck.eq(sorted(seen), db, "every committed notification reached the client, none twice")
+        ck.eq(bad, [], "each connection delivered since + 1, since + 2, ... without a gap")
     finally:
         ck.eq(hub.stop(), 0, "rg-notify stops cleanly")
         e.close()
@@ -726,12 +837,14 @@ async def abuse(ck):
             # queue_max would close even a client that reads (docs/notify.md, limits).
             for _ in range(n // 20):
                 e.db.sql(
-                    "WITH k AS (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id "
-                    "FROM generate_series(1, 20)), m AS (SELECT id, jsonb_build_object('id', id, "
+                    f"WITH u AS (UPDATE users SET notify_seq = notify_seq + 20 WHERE id = {e.uid} "
+                    "RETURNING notify_seq - 20 AS base), "
+                    "k AS (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id, base + g AS seq "
+                    "FROM u, generate_series(1, 20) g), m AS (SELECT id, seq, jsonb_build_object('id', id, 'seq', seq, "
                     "'type', 'render.failed', 'state', 'failed', 'error', jsonb_build_object("
                     "'code', 'x', 'message', repeat('x', 8000), 'retryable', false), 'at', now()) AS p FROM k), "
-                    f"i AS (INSERT INTO notifications (id, user_id, kind, payload) SELECT id, {e.uid}, "
-                    "'render.failed', p FROM m) INSERT INTO outbox (exchange, routing_key, message_id, payload) "
+                    f"i AS (INSERT INTO notifications (id, user_id, seq, kind, payload) SELECT id, {e.uid}, "
+                    "seq, 'render.failed', p FROM m) INSERT INTO outbox (exchange, routing_key, message_id, payload) "
                     f"SELECT 'rg.notify', 'user.{e.uid}', 'notify:' || id, p::text FROM m; "
                     "SELECT pg_notify('rg_outbox', '')")
         tp = threading.Thread(target=produce)
@@ -837,7 +950,7 @@ async def authed_as(hub, tok):
 def main():
     need_env("RG_TEST_PG_URL", "RG_TEST_AMQP_URL", "RG_TEST_REDIS_URL", "RG_TEST_STACK", "RG_BIN_NOTIFY")
     ck = Checker()
-    fn = {"live": live, "reconnect": reconnect, "hubs": hubs, "broker": broker, "abuse": abuse,
+    fn = {"live": live, "reconnect": reconnect, "hubs": hubs, "broker": broker, "abuse": abuse, "seq": seq,
           "fdlimit": fdlimit}[sys.argv[1]]
     asyncio.run(fn(ck))
     ck.finish()

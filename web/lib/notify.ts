@@ -1,18 +1,19 @@
 "use client";
 // The live channel to rg-notify (docs/notify.md): one WebSocket per tab at /ws, subprotocol
 // resumego.v1, authenticated by the session cookie.  It reconnects with backoff and asks
-// for what it missed (`since=<last id>`).  While it is down, `connected` is false and the
+// for what it missed (`since=<last seq>`: each notification's per-user `seq`).  While it is down, `connected` is false and the
 // preview polls GET renders/{id} instead, so the app works with or without the hub.
 
 export type NotifyMessage = {
   id?: number;
+  seq?: number;
   type: string;
   run_id?: string;
   resume_id?: string;
   state?: string;
   pdf_url?: string;
   error?: { code?: string; message?: string; retryable?: boolean } | string;
-  last_id?: number;
+  last_seq?: number;
   at?: string;
 };
 
@@ -23,7 +24,7 @@ export class NotifyClient {
   private ws: WebSocket | null = null;
   private listeners = new Set<Listener>();
   private statusListeners = new Set<StatusListener>();
-  private lastId = 0;
+  private lastSeq = 0;
   private retry = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
@@ -67,7 +68,7 @@ export class NotifyClient {
     let ws: WebSocket;
     try {
       const base = this.url();
-      ws = new WebSocket(this.lastId ? `${base}?since=${this.lastId}` : base, "resumego.v1");
+      ws = new WebSocket(this.lastSeq ? `${base}?since=${this.lastSeq}` : base, "resumego.v1");
     } catch {
       this.later();
       return;
@@ -82,12 +83,17 @@ export class NotifyClient {
       }
       if (m.type === "ready") {
         this.retry = 0;
-        if (typeof m.last_id === "number" && m.last_id > this.lastId) this.lastId = m.last_id;
+        if (typeof m.last_seq === "number" && m.last_seq > this.lastSeq) this.lastSeq = m.last_seq;
         this.setConnected(true);
-      } else if (m.type === "resync" && typeof m.last_id === "number") {
-        this.lastId = m.last_id;
+      } else if (m.type === "resync" && typeof m.last_seq === "number") {
+        this.lastSeq = m.last_seq;
       }
-      if (typeof m.id === "number" && m.id > this.lastId) this.lastId = m.id;
+      if (typeof m.seq === "number") {
+        // The hub sends each seq once, in order; one already applied (a reconnect's seam)
+        // is skipped.
+        if (m.seq <= this.lastSeq) return;
+        this.lastSeq = m.seq;
+      }
       this.listeners.forEach((l) => l(m));
     };
     ws.onclose = (ev) => {
