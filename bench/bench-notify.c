@@ -242,19 +242,26 @@ struct pub {
     const char *err;
 };
 
-/* The rows flow_notify() (deploy/migrations/0004-notify.sql) writes for a render that
- * started, for each user of $1: the notification and its outbox message, one statement. */
+/* The rows flow_notify() (deploy/migrations/0005-notify-seq.sql) writes for a render that
+ * started, for each user of $1: the user's next seqs, the notification and its outbox
+ * message, one statement (a user may appear more than once in $1). */
 static const char insert_sql[] =
     "WITH done AS (UPDATE outbox SET published_at = now() WHERE id = ANY($2::bigint[])),"
-    "     m AS (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS n, u,"
+    "     c AS (SELECT u, count(*) AS k FROM unnest($1::bigint[]) AS u GROUP BY u),"
+    "     s AS (UPDATE users x SET notify_seq = x.notify_seq + c.k FROM c WHERE x.id = c.u"
+    "           RETURNING x.id AS u, x.notify_seq - c.k AS base),"
+    "     m AS (SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS n, t.u,"
+    "                  s.base + row_number() OVER (PARTITION BY t.u ORDER BY t.o) AS seq,"
     "                  gen_random_uuid() AS run_id, gen_random_uuid() AS resume_id"
-    "             FROM unnest($1::bigint[]) WITH ORDINALITY AS t(u, o) ORDER BY o),"
-    "     p AS (SELECT n, u, run_id, jsonb_build_object('id', n, 'type', 'render.progress',"
+    "             FROM unnest($1::bigint[]) WITH ORDINALITY AS t(u, o) JOIN s ON s.u = t.u"
+    "            ORDER BY t.o),"
+    "     p AS (SELECT n, u, seq, run_id, jsonb_build_object('id', n, 'seq', seq,"
+    "                  'type', 'render.progress',"
     "                  'run_id', run_id, 'resume_id', resume_id, 'state', 'running',"
     "                  'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) AS msg"
     "             FROM m),"
-    "     ins AS (INSERT INTO notifications (id, user_id, kind, payload)"
-    "             SELECT n, u, 'render.progress', msg FROM p)"
+    "     ins AS (INSERT INTO notifications (id, user_id, seq, kind, payload)"
+    "             SELECT n, u, seq, 'render.progress', msg FROM p)"
     " INSERT INTO outbox (exchange, routing_key, message_id, payload, run_id)"
     " SELECT 'rg.notify', 'user.' || u, 'notify:' || n, msg::text, run_id FROM p"
     " RETURNING id, routing_key, message_id, payload";
