@@ -159,8 +159,8 @@ class Env:
                        .splitlines()[0])
         base = dict(os.environ, RG_PG_URL=self.db.url, RG_AMQP_URL=self.vh.url,
                     RG_STORAGE="fs://" + self.storage, RG_LOG_LEVEL="info")
-        self.flow_env = dict(base, RG_FLOW_RETRY_BASE="100ms", RG_FLOW_RETRY_MAX="800ms",
-                             RG_FLOW_STEP_TIMEOUT="8s", RG_FLOW_REAP_INTERVAL="200ms",
+        self.flow_env = dict(dict(base, RG_FLOW_RETRY_BASE="100ms", RG_FLOW_RETRY_MAX="800ms",
+                                  RG_FLOW_STEP_TIMEOUT="8s", RG_FLOW_REAP_INTERVAL="200ms"),
                              **(flow_extra or {}))
         self.pdf_env = dict(base, RG_PDF_SLOTS="2", RG_PDF_STOP_GRACE="20s")
         self.daemons = []

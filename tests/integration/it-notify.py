@@ -492,7 +492,9 @@ async def hubs(ck):
 
 
 async def broker(ck):
-    e = itflow.Env("nbroker", ck)
+    # No rg-pdf here: the run is dispatched once (render.progress) and must then stay quiet,
+    # so no step timeout may re-dispatch or fail it while the test counts notifications.
+    e = itflow.Env("nbroker", ck, flow_extra={"RG_FLOW_STEP_TIMEOUT": "60min"})
     flow = e.flow()
     hub = Hub(e, "broker")
     try:
@@ -500,7 +502,10 @@ async def broker(ck):
         ck.check(hub.start(), "rg-notify starts")
         rid = e.add_resumes(1)
         run = e.submit(rid)[0]
-        time.sleep(0.5)
+        deadline = time.time() + 60
+        while time.time() < deadline and e.db.sql(
+                f"SELECT count(*) FROM notifications WHERE user_id = {e.uid} AND kind = 'render.progress'") == "0":
+            time.sleep(0.1)
         tok = hub.session(e.uid)
         ws = await connect(hub.url(token=tok, since=0))
         msgs, ready = await until_ready(ws)
@@ -568,7 +573,9 @@ async def seq(ck):
     """Notifications of one user committed out of id order (concurrent transactions, as
     the relay's render.progress against the user's own submits) and a client that keeps
     reconnecting with since: every committed notification arrives, none twice."""
-    e = itflow.Env("nseq", ck)
+    # No rg-pdf: the run's one render.progress must be in before the counting starts, and
+    # no step timeout may add more while it goes on.
+    e = itflow.Env("nseq", ck, flow_extra={"RG_FLOW_STEP_TIMEOUT": "60min"})
     flow = e.flow()
     hub = Hub(e, "seq")
     try:
@@ -576,6 +583,10 @@ async def seq(ck):
         ck.check(hub.start(), "rg-notify starts")
         rid = e.add_resumes(1)
         run = e.submit(rid)[0]
+        deadline = time.time() + 60
+        while time.time() < deadline and e.db.sql(
+                f"SELECT count(*) FROM notifications WHERE user_id = {e.uid} AND kind = 'render.progress'") == "0":
+            time.sleep(0.1)
         tok = hub.session(e.uid)
         notify = (f"SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'")
 
