@@ -5,8 +5,8 @@
 #
 #   bench/bench-notify.sh [CONNS [USERS [RATE [SECONDS]]]]     (default 10000 1000 1000 60)
 #
-# Starts its own stack under var/bench-notify on its own ports (PostgreSQL 57111, Redis
-# 57112, RabbitMQ 57113, rg-core 57114, rg-notify 57115 with metrics on 57116; rg-notify
+# Starts its own stack under var/bench-notify on its own ports (PostgreSQL 17111, Redis
+# 17112, RabbitMQ 17113, rg-core 17114, rg-notify 17115 with metrics on 17116; rg-notify
 # with its default settings), registers USERS accounts through rg-core's
 # POST /api/v1/auth/register (their session tokens are what the hub checks in Redis), and
 # runs bench-notify (bench/bench-notify.c, a libwebsockets client): CONNS sockets, socket i
@@ -30,8 +30,8 @@ BUILD_DIR=${RG_BUILD_DIR:-build-bench}
 case $BUILD_DIR in /*) BUILD_DIR=$(realpath --relative-to="$ROOT" "$BUILD_DIR") ;; esac
 export RG_BUILD_DIR=$BUILD_DIR
 export RG_STACK_DIR=$ROOT/var/bench-notify RG_PG_DB=bench_notify
-export RG_PG_PORT=57111 RG_REDIS_PORT=57112 RG_AMQP_PORT=57113 RG_CORE_PORT=57114
-export RG_NOTIFY_PORT=57115 RG_NOTIFY_METRICS_PORT=57116
+export RG_PG_PORT=17111 RG_REDIS_PORT=17112 RG_AMQP_PORT=17113 RG_CORE_PORT=17114
+export RG_NOTIFY_PORT=17115 RG_NOTIFY_METRICS_PORT=17116
 # Accounts are only the way to real sessions here: a cheap password hash, no sign-up limit.
 export RG_CORE_ARGON2_MEMORY=1MiB RG_CORE_ARGON2_ITERATIONS=1 RG_CORE_REGISTER_IP_MAX=1000000
 export RG_LOG_LEVEL=warn
