@@ -6,7 +6,7 @@
  * Sessions: a 256-bit random token goes to the client (cookie and JSON); Redis keeps only
  * sess:<sha256 hex of token> -> user id, with a sliding expiry renewed by GETEX on every
  * request, and usess:<uid> -> set of that user's session hashes (so a password change
- * can end the others).  A flushed Redis logs everybody out and loses nothing else.
+ * can end the others; it does not expire, and each login prunes it).  A flushed Redis logs everybody out and loses nothing else.
  *
  * Abuse: login attempts are counted per client address and failed logins per account
  * in fixed windows (rl:<scope>:<key>); past the limit the reply is 429 with Retry-After.
@@ -234,24 +234,11 @@ static int token_ok(const char *t)
     return n == TOKEN_CHARS;
 }
 
-/* Renews a session (KEYS[1]) and its user's index usess:<uid> (ARGV[2] .. uid) together.
- * The index must outlive every session in it, or a password change cannot find a session
- * that was kept alive past session_ttl after the index had expired.  Each renewal sets
- * the index's expiry to session_ttl, which is at least the time left to any member (all
- * were renewed to at most session_ttl before now), and adds the hash again, which also
- * repairs an index lost some other way.  The set key is built inside the script from the
- * value, so it is not declared in KEYS: fine on a single Redis, not on a cluster. */
-static const char renew_script[] =
-    "local u = redis.call('GETEX', KEYS[1], 'PX', ARGV[1]) "
-    "if u then local s = ARGV[2] .. u "
-    "redis.call('SADD', s, ARGV[3]) redis.call('PEXPIRE', s, ARGV[1]) end "
-    "return u";
-
 int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisReply **ret_extra)
 {
     const char *auth = core_req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token = NULL;
-    char hash[65], key[128], ttl[24], set_prefix[96];
+    char hash[65], key[128], ttl[24];
     redisReply *rep[2] = {NULL, NULL};
     int via_cookie = 0, ok = 0;
 
@@ -269,13 +256,12 @@ int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisRep
         return 0;
     core_sha256_hex(token, strlen(token), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
-    core_rkey(set_prefix, sizeof set_prefix, "usess:");
     snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->session_ttl_ms);
-    /* The sliding window renews the session and, in the same script, its user's index
-     * (see renew_script), still one round trip. */
-    const char *getex[] = {"EVAL", renew_script, "1", key, ttl, set_prefix, hash};
+    /* GETEX renews the expiry in the same round trip: the sliding window.  The user's
+     * index needs nothing here: it does not expire (see session_create). */
+    const char *getex[] = {"GETEX", key, "PX", ttl};
     const char *get[] = {"GET", extra_key};
-    const int argc[] = {7, 2};
+    const int argc[] = {4, 2};
     const char *const *argv[] = {getex, get};
     if (core_redis_pipeline(extra_key ? 2 : 1, argc, argv, rep) < 0)
         return 0; /* Redis unreachable: nobody is signed in (401), nothing else breaks */
@@ -307,10 +293,18 @@ void core_reply_unauthorized(struct core_req *req)
     core_reply_error(req, 401, "unauthorized", "sign in first", NULL);
 }
 
+/* Writes a session (KEYS[1] = sess:<hash> -> uid) into its user's index (KEYS[2] =
+ * usess:<uid>).  The index never expires: a session kept alive by the sliding window can
+ * outlive any expiry the index could be given at login, and a password change must still
+ * find it.  Instead each login drops the members whose sessions are gone (ARGV[4] is the
+ * sess: key prefix), so the index holds at most the live sessions plus those that expired
+ * since the user's last login. */
 static const char create_script[] =
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "for _, h in ipairs(redis.call('SMEMBERS', KEYS[2])) do "
+    "if redis.call('EXISTS', ARGV[4] .. h) == 0 then redis.call('SREM', KEYS[2], h) end end "
     "redis.call('SADD', KEYS[2], ARGV[3]) "
-    "redis.call('PEXPIRE', KEYS[2], ARGV[2]) "
+    "redis.call('PERSIST', KEYS[2]) "
     "return 1";
 
 /* Creates a session for uid; writes the token (TOKEN_CHARS + 1 bytes) into tok. */
@@ -327,10 +321,11 @@ static int session_create(int64_t uid, char *tok, size_t cap, char *ret_key, siz
     core_sha256_hex(tok, strlen(tok), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
     core_rkey(set, sizeof set, "usess:%" PRId64, uid);
-    /* One script: a session never exists outside its user's index, and the index lives as
-     * long as the newest session could (renew_script keeps that true on every request). */
-    r = core_redis_cmd(1, &rep, "EVAL %s 2 %s %s %" PRId64 " %lld %s", create_script, key, set,
-                       uid, (long long)core_cfg->session_ttl_ms, hash);
+    /* One script: a session never exists outside its user's index. */
+    char sess_prefix[96];
+    core_rkey(sess_prefix, sizeof sess_prefix, "sess:");
+    r = core_redis_cmd(1, &rep, "EVAL %s 2 %s %s %" PRId64 " %lld %s %s", create_script, key, set,
+                       uid, (long long)core_cfg->session_ttl_ms, hash, sess_prefix);
     if (rep)
         freeReplyObject(rep);
     if (ret_key)

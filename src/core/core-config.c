@@ -70,6 +70,9 @@ const struct rg_cfg_opt core_cfg_opts[] = {
     RG_CFG_STR("data_dir", C, data_dir, NULL, 0,
                "where themes/ lives (default: $RG_DATA_DIR, else the build-time data directory)"),
     RG_CFG_STR("log_level", C, log_level, "info", 0, "debug, info, warn or error"),
+    RG_CFG_MS("log_flush", C, log_flush_ms, "20ms", 0, 1000, 0,
+              "info lines (the access log) are gathered and written at least this often, "
+              "warnings and errors at once; 0 writes every line by itself"),
     RG_CFG_STR("secret_key", C, secret_key, NULL, RG_CFG_SECRET,
                "64 hex digits (32 random bytes, e.g. `openssl rand -hex 32`): encrypts two-factor "
                "secrets at rest (AES-256-GCM); without it two-factor setup is refused (503)"),

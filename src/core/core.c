@@ -105,6 +105,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* After the mask: the flusher thread must not take the signals sigwait waits for. */
+    if (cfg.log_flush_ms > 0)
+        (void)rg_log_buffer((long)cfg.log_flush_ms);
 
     core_auth_init();
     core_themes_init();

@@ -51,6 +51,7 @@ struct core_config {
     int64_t argon2_iterations;
     char *data_dir;
     char *log_level;
+    int64_t log_flush_ms;
     char *secret_key;               /* 64 hex digits; parsed into secret_key_bytes */
     unsigned char secret_key_bytes[32];
     int has_secret_key;

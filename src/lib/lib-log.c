@@ -1,8 +1,10 @@
 /* JSON-lines logger (see rg/log.h).  Each line is built in a fixed 4 KiB buffer on the
  * stack and written with one write(2); values that do not fit are cut and the line is
- * marked "truncated":true. */
+ * marked "truncated":true.  With rg_log_buffer(), debug and info lines are gathered and
+ * written together (see there). */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,104 @@ enum rg_log_level rg_log_min = RG_LOG_INFO;
 static const char *log_svc = "resumego";
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+/* The gathered lines (rg_log_buffer): written when LOG_BUF_MAX would overflow, when a
+ * warning or error is logged (after them, so the order holds), by the flusher every
+ * interval, and by rg_log_flush. */
+#define LOG_BUF_MAX (64 * 1024)
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *log_buf;
+static size_t log_len;
+static int log_buffered;
+static long log_interval_ms;
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(2, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Called with log_mu held. */
+static void drain(void)
+{
+    if (log_len) {
+        write_all(log_buf, log_len);
+        log_len = 0;
+    }
+}
+
+void rg_log_flush(void)
+{
+    if (!__atomic_load_n(&log_buffered, __ATOMIC_ACQUIRE))
+        return;
+    pthread_mutex_lock(&log_mu);
+    drain();
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void *flusher(void *arg)
+{
+    struct timespec ts = {log_interval_ms / 1000, (log_interval_ms % 1000) * 1000000L};
+    (void)arg;
+    for (;;) {
+        nanosleep(&ts, NULL);
+        rg_log_flush();
+    }
+    return NULL;
+}
+
+int rg_log_buffer(long interval_ms)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    int r;
+
+    if (log_buffered || interval_ms < 1)
+        return 0;
+    log_buf = malloc(LOG_BUF_MAX);
+    if (!log_buf)
+        return -ENOMEM;
+    log_interval_ms = interval_ms;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    r = pthread_create(&t, &a, flusher, NULL);
+    pthread_attr_destroy(&a);
+    if (r != 0) {
+        free(log_buf);
+        log_buf = NULL;
+        return -r;
+    }
+    __atomic_store_n(&log_buffered, 1, __ATOMIC_RELEASE);
+    atexit(rg_log_flush);
+    return 0;
+}
+
+static void emit_line(enum rg_log_level lvl, const char *line, size_t n)
+{
+    if (!__atomic_load_n(&log_buffered, __ATOMIC_ACQUIRE)) {
+        write_all(line, n);
+        return;
+    }
+    pthread_mutex_lock(&log_mu);
+    if (lvl >= RG_LOG_WARN || log_len + n > LOG_BUF_MAX) {
+        drain();
+        if (lvl >= RG_LOG_WARN || n > LOG_BUF_MAX)
+            write_all(line, n);
+        else
+            memcpy(log_buf, line, n), log_len = n;
+    } else {
+        memcpy(log_buf + log_len, line, n);
+        log_len += n;
+    }
+    pthread_mutex_unlock(&log_mu);
+}
 
 int rg_log_level_parse(const char *s, enum rg_log_level *ret_level)
 {
@@ -132,7 +232,7 @@ void rg_log_emit(enum rg_log_level lvl, const struct rg_kv *kv, size_t n)
     }
     l.buf[l.len++] = '}';
     l.buf[l.len++] = '\n';
-    (void)!write(2, l.buf, l.len);
+    emit_line(lvl, l.buf, l.len);
 }
 
 void rg_log_from_handler(enum rg_log_level lvl, const char *event)
