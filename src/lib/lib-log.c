@@ -25,7 +25,7 @@ static const char *const level_names[] = {"debug", "info", "warn", "error", "off
  * interval, and by rg_log_flush. */
 #define LOG_BUF_MAX (64 * 1024)
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *log_buf;
+static char log_buf[LOG_BUF_MAX];
 static size_t log_len;
 static int log_buffered;
 static long log_interval_ms;
@@ -80,19 +80,13 @@ int rg_log_buffer(long interval_ms)
 
     if (log_buffered || interval_ms < 1)
         return 0;
-    log_buf = malloc(LOG_BUF_MAX);
-    if (!log_buf)
-        return -ENOMEM;
     log_interval_ms = interval_ms;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     r = pthread_create(&t, &a, flusher, NULL);
     pthread_attr_destroy(&a);
-    if (r != 0) {
-        free(log_buf);
-        log_buf = NULL;
+    if (r != 0)
         return -r;
-    }
     __atomic_store_n(&log_buffered, 1, __ATOMIC_RELEASE);
     atexit(rg_log_flush);
     return 0;
