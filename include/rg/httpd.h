@@ -35,4 +35,10 @@ void rg_hist_observe(struct rg_hist *h, int64_t us);
  * "key=\"v\"" without braces). */
 int rg_hist_write(struct rg_buf *b, const char *name, const char *labels, const struct rg_hist *h);
 
+/* Whether a browser Origin may act with a user's cookie (CSRF, cross-site WebSocket
+ * hijacking): one of `allowed` (comma-separated origins, spaces around them ignored), or
+ * the origin of the request itself, "http(s)://" + its Host (the app and the services
+ * behind the edge under one host).  host may be NULL or empty: then only the list counts. */
+int rg_origin_allowed(const char *allowed, const char *origin, const char *host);
+
 #endif

@@ -6,7 +6,8 @@
  * Sessions: a 256-bit random token goes to the client (cookie and JSON); Redis keeps only
  * sess:<sha256 hex of token> -> user id, with a sliding expiry renewed by GETEX on every
  * request, and usess:<uid> -> set of that user's session hashes (so a password change
- * can end the others; it does not expire, and each login prunes it).  A flushed Redis logs everybody out and loses nothing else.
+ * can end the others; it does not expire, and each login prunes it).  A flushed Redis
+ * logs everybody out and loses nothing else.
  *
  * Abuse: login attempts are counted per client address and failed logins per account
  * in fixed windows (rl:<scope>:<key>); past the limit the reply is 429 with Retry-After.
@@ -23,6 +24,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
 
@@ -175,42 +177,13 @@ static int body_object(struct core_req *req, json_t **ret)
     return 0;
 }
 
-static int origin_allowed(const struct core_req *req, const char *origin)
-{
-    const char *list = core_cfg->allowed_origins;
-    size_t ol = strlen(origin);
-    while (*list) {
-        size_t n = strcspn(list, ",");
-        const char *it = list;
-        while (n && *it == ' ')
-            it++, n--;
-        size_t m = n;
-        while (m && it[m - 1] == ' ')
-            m--;
-        if (m == ol && strncmp(it, origin, ol) == 0)
-            return 1;
-        list += strcspn(list, ",");
-        if (*list == ',')
-            list++;
-    }
-    /* Same origin as the request itself (served through the edge under one host). */
-    const char *host = core_req_header(req, "Host");
-    if (host) {
-        const char *rest = strncmp(origin, "https://", 8) == 0  ? origin + 8
-                           : strncmp(origin, "http://", 7) == 0 ? origin + 7
-                                                                : NULL;
-        if (rest && strcmp(rest, host) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 int core_auth_origin_ok(const struct core_req *req)
 {
     if (!req->auth_via_cookie)
         return 1;
     const char *origin = core_req_header(req, "Origin");
-    return origin && origin_allowed(req, origin);
+    return origin &&
+           rg_origin_allowed(core_cfg->allowed_origins, origin, core_req_header(req, "Host"));
 }
 
 /* Login and register take no session, but a browser can still be made to post them from
@@ -218,7 +191,8 @@ int core_auth_origin_ok(const struct core_req *req)
 static int anon_origin_ok(struct core_req *req)
 {
     const char *origin = core_req_header(req, "Origin");
-    if (origin && !origin_allowed(req, origin)) {
+    if (origin &&
+        !rg_origin_allowed(core_cfg->allowed_origins, origin, core_req_header(req, "Host"))) {
         core_reply_error(req, 403, "csrf_origin", "this Origin may not call the API", NULL);
         return 0;
     }

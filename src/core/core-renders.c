@@ -91,25 +91,48 @@ static int token_ok(const char *s, size_t max)
     return 1;
 }
 
+/* Loads the caller's run `id` into *ret_res, replying 404/5xx itself (then 0). */
+static int load_run_id(struct core_req *req, const char *id, PGresult **ret_res)
+{
+    char uid[24];
+    if (!uuid_ok(id)) {
+        core_reply_error(req, 404, "not_found", "render not found", NULL);
+        return 0;
+    }
+    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
+    const char *p[] = {id, uid};
+    int r = core_pg_exec(&st_get, p, ret_res);
+    if (r < 0) {
+        core_reply_backend_error(req, r, "render.get_failed");
+        return 0;
+    }
+    if (PQntuples(*ret_res) == 0) {
+        PQclear(*ret_res);
+        *ret_res = NULL;
+        core_reply_error(req, 404, "not_found", "render not found", NULL);
+        return 0;
+    }
+    return 1;
+}
+
+/* The run of the route's {id}. */
+static int load_run(struct core_req *req, PGresult **ret_res)
+{
+    return load_run_id(req, req->params[0], ret_res);
+}
+
 /* An Idempotency-Key names one request: the run it returns must be the one this request
  * asks for (same resume, theme, paper, locale), else the client reused a key by mistake and
- * would get another resume's PDF.  Replies 422 (or 5xx) and returns 0 when it is not. */
+ * would get another resume's PDF.  Replies 422 (or 404/5xx) and returns 0 when it is not. */
 static int same_request(struct core_req *req, const char *run_id, const char *resume_id,
                         const char *theme, const char *paper, const char *locale)
 {
     PGresult *res = NULL;
-    char uid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    const char *p[] = {run_id, uid};
-    int r = core_pg_exec(&st_get, p, &res);
-    if (r < 0) {
-        core_reply_backend_error(req, r, "render.idempotency_check_failed");
+    if (!load_run_id(req, run_id, &res))
         return 0;
-    }
     /* RUN_COLUMNS: 7 resume_id, 8 theme, 9 paper, 10 locale */
-    int same = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 7), resume_id) &&
-               !strcmp(PQgetvalue(res, 0, 8), theme) && !strcasecmp(PQgetvalue(res, 0, 9), paper) &&
-               !strcmp(PQgetvalue(res, 0, 10), locale);
+    int same = !strcmp(PQgetvalue(res, 0, 7), resume_id) && !strcmp(PQgetvalue(res, 0, 8), theme) &&
+               !strcasecmp(PQgetvalue(res, 0, 9), paper) && !strcmp(PQgetvalue(res, 0, 10), locale);
     PQclear(res);
     if (!same)
         core_reply_error(req, 422, "idempotency_key_reused",
@@ -214,31 +237,6 @@ void core_h_render_create(struct core_req *req)
 out:
     PQclear(res);
     json_decref(body);
-}
-
-/* Loads the caller's run {id} into *ret_res, replying 404/5xx itself (then 0). */
-static int load_run(struct core_req *req, PGresult **ret_res)
-{
-    char uid[24];
-    const char *id = req->params[0];
-    if (!uuid_ok(id)) {
-        core_reply_error(req, 404, "not_found", "render not found", NULL);
-        return 0;
-    }
-    snprintf(uid, sizeof uid, "%" PRId64, req->uid);
-    const char *p[] = {id, uid};
-    int r = core_pg_exec(&st_get, p, ret_res);
-    if (r < 0) {
-        core_reply_backend_error(req, r, "render.get_failed");
-        return 0;
-    }
-    if (PQntuples(*ret_res) == 0) {
-        PQclear(*ret_res);
-        *ret_res = NULL;
-        core_reply_error(req, 404, "not_found", "render not found", NULL);
-        return 0;
-    }
-    return 1;
 }
 
 void core_h_render_get(struct core_req *req)

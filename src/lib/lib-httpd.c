@@ -119,3 +119,26 @@ int rg_hist_write(struct rg_buf *b, const char *name, const char *labels, const 
                           (unsigned long long)count);
     return r;
 }
+
+int rg_origin_allowed(const char *allowed, const char *origin, const char *host)
+{
+    size_t ol = strlen(origin);
+    for (const char *list = allowed; *list;) {
+        size_t n = strcspn(list, ",");
+        const char *it = list;
+        while (n && *it == ' ')
+            it++, n--;
+        size_t m = n;
+        while (m && it[m - 1] == ' ')
+            m--;
+        if (m == ol && strncmp(it, origin, ol) == 0)
+            return 1;
+        list += strcspn(list, ",");
+        if (*list == ',')
+            list++;
+    }
+    const char *rest = strncmp(origin, "https://", 8) == 0  ? origin + 8
+                       : strncmp(origin, "http://", 7) == 0 ? origin + 7
+                                                            : NULL;
+    return rest && host && *host && strcmp(rest, host) == 0;
+}

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "notify.h"
+#include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
 
@@ -825,32 +826,6 @@ void notify_job_submit(struct notify_hub *h, struct notify_job *job)
     pthread_mutex_unlock(&h->mu);
 }
 
-/* Whether origin may open a cookie-authenticated socket: one of allowed_origins, or the
- * upgrade request's own Host (the app and the hub behind the edge under one origin).  As
- * rg-core does for cookie-authenticated writes (core-auth.c). */
-static int origin_allowed(const char *origin, const char *host)
-{
-    size_t ol = strlen(origin);
-    for (const char *list = cfg->allowed_origins; *list;) {
-        size_t n = strcspn(list, ",");
-        const char *it = list;
-        while (n && *it == ' ')
-            it++, n--;
-        size_t m = n;
-        while (m && it[m - 1] == ' ')
-            m--;
-        if (m == ol && strncmp(it, origin, ol) == 0)
-            return 1;
-        list += strcspn(list, ",");
-        if (*list == ',')
-            list++;
-    }
-    const char *rest = strncmp(origin, "https://", 8) == 0  ? origin + 8
-                       : strncmp(origin, "http://", 7) == 0 ? origin + 7
-                                                            : NULL;
-    return rest && *host && strcmp(rest, host) == 0;
-}
-
 /* The upgrade will authenticate with the session cookie (no token in the query, no
  * Authorization) and its Origin is missing or not allowed: a page of another site must
  * not open a socket with the user's cookie (cross-site WebSocket hijacking). */
@@ -867,7 +842,7 @@ static int cookie_origin_refused(struct lws *wsi)
         return 1;
     if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
         host[0] = 0;
-    return !origin_allowed(buf, host);
+    return !rg_origin_allowed(cfg->allowed_origins, buf, host);
 }
 
 static int nsock;

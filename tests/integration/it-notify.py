@@ -491,6 +491,18 @@ async def hubs(ck):
         e.close()
 
 
+def quiet_run(e):
+    """Submits one render in an Env without rg-pdf and without a step timeout (see the
+    callers) and waits for its one render.progress: after that the run writes nothing more,
+    so a test can count the notifications it makes itself.  Returns the run id."""
+    run = e.submit(e.add_resumes(1))[0]
+    deadline = time.time() + 60
+    while time.time() < deadline and e.db.sql(
+            f"SELECT count(*) FROM notifications WHERE user_id = {e.uid} AND kind = 'render.progress'") == "0":
+        time.sleep(0.1)
+    return run
+
+
 async def broker(ck):
     # No rg-pdf here: the run is dispatched once (render.progress) and must then stay quiet,
     # so no step timeout may re-dispatch or fail it while the test counts notifications.
@@ -500,12 +512,7 @@ async def broker(ck):
     try:
         ck.check(flow.start(), "rg-flow starts")
         ck.check(hub.start(), "rg-notify starts")
-        rid = e.add_resumes(1)
-        run = e.submit(rid)[0]
-        deadline = time.time() + 60
-        while time.time() < deadline and e.db.sql(
-                f"SELECT count(*) FROM notifications WHERE user_id = {e.uid} AND kind = 'render.progress'") == "0":
-            time.sleep(0.1)
+        run = quiet_run(e)
         tok = hub.session(e.uid)
         ws = await connect(hub.url(token=tok, since=0))
         msgs, ready = await until_ready(ws)
@@ -581,12 +588,7 @@ async def seq(ck):
     try:
         ck.check(flow.start(), "rg-flow starts")
         ck.check(hub.start(), "rg-notify starts")
-        rid = e.add_resumes(1)
-        run = e.submit(rid)[0]
-        deadline = time.time() + 60
-        while time.time() < deadline and e.db.sql(
-                f"SELECT count(*) FROM notifications WHERE user_id = {e.uid} AND kind = 'render.progress'") == "0":
-            time.sleep(0.1)
+        run = quiet_run(e)
         tok = hub.session(e.uid)
         notify = (f"SELECT flow_notify(r, 'queued') FROM workflow_runs r WHERE r.id = '{run}'")
 
