@@ -7,7 +7,10 @@
 #   1. authenticated GET /api/v1/resumes/{id} (served from the Redis cache);
 #   2. authenticated PUT /api/v1/resumes/{id} (If-Match: *, spread over 256 resumes so
 #      writers rarely collide; every PUT is a PostgreSQL write plus a version row);
-#   3. Caddy answering a static `respond` on the same machine: the ceiling of HTTP here.
+#   3. Caddy answering a static `respond` on the same machine: the ceiling of HTTP here;
+#   4. authenticated POST /api/v1/preview (the editor's live preview: a PNG of the
+#      unsaved document, 600 and 1,200 pixels wide) with 2 connections: rg-core draws one
+#      preview at a time, so more connections only wait or get 503 preview_busy.
 # Then prints requests/s, p50/p99 latency and rg-core's idle RSS as a Markdown table
 # for docs/BENCHMARKS.md.  wrk and Caddy share the cores with the server, as in the
 # targets of issue 3.
@@ -88,11 +91,33 @@ run() { # name, wrk args...
     # not move (clock ticks of 10 ms).
     echo "CPU ticks=$(( $(ticks) - t0 ))" >>"$WORK/$name.out"
 }
-# wrk takes one script; the report hook is appended to the PUT script.
+# wrk takes one script; the report hook is appended to the PUT and preview scripts.
 cat "$WORK/report.lua" >>"$WORK/put.lua"
+for w in 600 1200; do
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"data": d["data"], "width": int(sys.argv[2])}))' \
+        "$WORK/body.json" "$w" >"$WORK/preview$w.json"
+    {
+        echo 'wrk.method = "POST"'
+        echo "wrk.body = io.open(\"$WORK/preview$w.json\"):read(\"*a\")"
+        echo "wrk.headers[\"Authorization\"] = \"Bearer $token\""
+        echo 'wrk.headers["Content-Type"] = "application/json"'
+        cat "$WORK/report.lua"
+    } >"$WORK/preview$w.lua"
+done
 run get -s "$WORK/report.lua" -H "Authorization: Bearer $token" "$BASE/api/v1/resumes/${ids[0]}"
 run put -s "$WORK/put.lua" "$BASE"
 LOAD_RSS=$([ -n "$PID" ] && rss_kb "$PID" || echo "?")
+run_preview() { # width
+    local name=preview$1
+    say "$name"
+    local t0; t0=$(ticks)
+    wrk -t1 -c2 -d"${DUR}s" --latency -s "$WORK/preview$1.lua" "$BASE/api/v1/preview" | tee "$WORK/$name.out" |
+        grep -E 'Requests/sec|Latency|99%' >&2 || true
+    echo "CPU ticks=$(( $(ticks) - t0 ))" >>"$WORK/$name.out"
+}
+run_preview 600
+run_preview 1200
+PREVIEW_RSS=$([ -n "$PID" ] && rss_kb "$PID" || echo "?")
 
 caddy_line="| Caddy static \`respond\` (ceiling) | not run: caddy not installed | | | | |"
 if command -v caddy >/dev/null; then
@@ -124,5 +149,7 @@ echo "|---|---:|---:|---:|---:|---:|"
 line get "GET /api/v1/resumes/{id} (cached, Bearer)" 1
 line put "PUT /api/v1/resumes/{id} (If-Match: *, 256 resumes)" 1
 if [ -f "$WORK/caddy.out" ]; then line caddy "Caddy static \`respond\` (ceiling)" 0; else echo "$caddy_line"; fi
+line preview600 "POST /api/v1/preview, 600 px (2 connections)" 1
+line preview1200 "POST /api/v1/preview, 1,200 px (2 connections)" 1
 echo
-echo "rg-core RSS: idle ${IDLE_RSS} kB before the runs, ${LOAD_RSS} kB after them"
+echo "rg-core RSS: idle ${IDLE_RSS} kB before the runs, ${LOAD_RSS} kB after GET and PUT, ${PREVIEW_RSS} kB after the previews (the renderer loaded)"

@@ -102,6 +102,18 @@ struct rg_renderer *rg_renderer_free(struct rg_renderer *r);
 int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
                   struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei);
 
+/* Renders doc as one PNG for a preview: the pages `width` pixels wide, top to bottom,
+ * with `gap` transparent rows between them, from the same layout as rg_render_pdf (no
+ * links or outline: an image has none).  *npages is the document's page count, *ndrawn
+ * how many of them the image holds (a pixel budget of about 24 megapixels bounds the
+ * memory one call takes).  Returns 0, RG_ETHEME, -EINVAL (bad paper/locale/width),
+ * RG_ETOOBIG or RG_ERENDER. */
+#define RG_PNG_MIN_WIDTH 64
+#define RG_PNG_MAX_WIDTH 2400
+int rg_render_png(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
+                  int width, int gap, struct rg_buf *out, int *npages, int *ndrawn,
+                  struct rg_diags *diags, struct rg_errinfo *ei);
+
 /* Checks the theme, paper and locale of opts without rendering: 0, RG_ETHEME or -EINVAL
  * with ei saying what exists.  For callers that validate a request before queueing it. */
 int rg_render_check_opts(const struct rg_renderer *r, const struct rg_render_opts *opts,

@@ -34,6 +34,8 @@ static const char usage[] =
     "  --paper SIZE   a4 (default) or letter\n"
     "  --locale TAG   headings, dates and glyph forms (en, de, fr, ja, zh, ar, ...;\n"
     "                 default: the resume's meta or its script)\n"
+    "  --png WIDTH    write a PNG preview instead: the pages WIDTH pixels wide, one\n"
+    "                 under the other (what the editor's live preview shows)\n"
     "  --strict       reject input the official JSON Resume schema rejects\n"
     "  --jobs N       render N files at once (default: number of cores)\n"
     "  -q             no warnings\n"
@@ -47,6 +49,7 @@ struct job {
     struct rg_render_opts opts;
     unsigned load_flags;
     int quiet, progress;
+    int png_width; /* > 0: a PNG preview this many pixels wide instead of the PDF */
     atomic_size_t next, done, ok;
     atomic_int worst;
     pthread_mutex_t print_lock;
@@ -71,23 +74,24 @@ static void worst(struct job *j, int code)
 
 static char *out_path(const struct job *j, const char *in)
 {
+    const char *ext = j->png_width ? "png" : "pdf";
     if (j->out)
         return rg_strdup(j->out);
     if (!strcmp(in, "-"))
-        return j->outdir ? rg_asprintf("%s/stdin.pdf", j->outdir) : rg_strdup("-");
+        return j->outdir ? rg_asprintf("%s/stdin.%s", j->outdir, ext) : rg_strdup("-");
     char *copy = rg_strdup(in);
     char *base = basename(copy);
     char *dot = strrchr(base, '.');
     size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     char *res;
     if (j->outdir) {
-        res = rg_asprintf("%s/%.*s.pdf", j->outdir, (int)stem, base);
+        res = rg_asprintf("%s/%.*s.%s", j->outdir, (int)stem, base, ext);
     } else {
         size_t dirlen = (size_t)(base - copy);
         /* basename() may return a pointer into copy; rebuild from the input itself. */
         const char *slash = strrchr(in, '/');
         dirlen = slash ? (size_t)(slash - in + 1) : 0;
-        res = rg_asprintf("%.*s%.*s.pdf", (int)dirlen, in, (int)stem, base);
+        res = rg_asprintf("%.*s%.*s.%s", (int)dirlen, in, (int)stem, base, ext);
     }
     rg_free(copy);
     return res;
@@ -158,7 +162,10 @@ static int render_one(struct job *j, struct rg_renderer *r, const char *in)
         rg_free(copy);
         o.base_dir = dir;
     }
-    err = rg_render_pdf(r, doc, &o, &pdf, &diags, &ei);
+    if (j->png_width)
+        err = rg_render_png(r, doc, &o, j->png_width, 16, &pdf, NULL, NULL, &diags, &ei);
+    else
+        err = rg_render_pdf(r, doc, &o, &pdf, &diags, &ei);
     if (!j->quiet || err < 0) {
         pthread_mutex_lock(&j->print_lock);
         if (diags.n || err < 0)
@@ -358,6 +365,15 @@ int cli_render_main(int argc, char **argv)
             jobs = strtol(v, &end, 10);
             if (*end || errno || jobs < 1 || jobs > 256)
                 return usage_error(inputs, "--jobs takes a number from 1 to 256, not \"%s\"", v);
+        } else if ((v = opt_value(argc, argv, &i, "--png"))) {
+            char *end;
+            long w;
+            errno = 0;
+            w = strtol(v, &end, 10);
+            if (*end || errno || w < RG_PNG_MIN_WIDTH || w > RG_PNG_MAX_WIDTH)
+                return usage_error(inputs, "--png takes a width from %d to %d pixels, not \"%s\"",
+                                   RG_PNG_MIN_WIDTH, RG_PNG_MAX_WIDTH, v);
+            j.png_width = (int)w;
         } else if (!strcmp(a, "--strict")) {
             strict = 1;
         } else if (!strcmp(a, "-q")) {

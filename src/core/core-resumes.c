@@ -426,13 +426,7 @@ static int cache_serve(struct core_req *req, const redisReply *rep)
 
 /* ---- loading bodies ------------------------------------------------------------------ */
 
-struct loaded {
-    char *data;       /* normalised JSON text */
-    json_t *doc;      /* the same, parsed (for the title) */
-    json_t *warnings; /* [{"pointer","message"}] */
-};
-
-static void loaded_done(struct loaded *l)
+void core_loaded_done(struct core_loaded *l)
 {
     l->data = rg_free(l->data);
     json_decref(l->doc);
@@ -440,8 +434,6 @@ static void loaded_done(struct loaded *l)
     l->doc = l->warnings = NULL;
 }
 
-/* Runs the resume loader over buf; pointers in replies get prefix (e.g. "/data").
- * Replies 413/422 itself and returns a negative value on rejection. */
 /* The JSON pointer (appended to b) of the first string in v that holds U+0000; 1 if found.
  * PostgreSQL's json type stores the escape but cannot read it back (any ->> on such a
  * document fails with 22P05), so such text is refused at the door rather than breaking
@@ -471,8 +463,8 @@ static int find_nul(const json_t *v, struct rg_buf *b)
     return 0;
 }
 
-static int load_resume(struct core_req *req, const char *buf, size_t len, const char *prefix,
-                       int quiet_syntax, struct loaded *out)
+int core_resume_load(struct core_req *req, const char *buf, size_t len, const char *prefix,
+                       int quiet_syntax, struct core_loaded *out)
 {
     struct rg_diags diags = {0};
     struct rg_errinfo ei = {0};
@@ -567,7 +559,7 @@ static char *pick_title(struct core_req *req, const json_t *title, const json_t 
 
 /* Reads {"title"?, "data"} from the body (object checks, loader) into *ret_title/out. */
 static int read_resume_body(struct core_req *req, json_t *body, char **ret_title,
-                            struct loaded *out)
+                            struct core_loaded *out)
 {
     json_t *data = json_object_get(body, "data");
     if (!json_is_object(body)) {
@@ -584,13 +576,13 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
         return -EINVAL;
     }
     char *text = json_dumps(data, JSON_COMPACT);
-    int r = load_resume(req, text, strlen(text), "/data", 0, out);
+    int r = core_resume_load(req, text, strlen(text), "/data", 0, out);
     rg_free(text);
     if (r < 0)
         return r;
     *ret_title = pick_title(req, json_object_get(body, "title"), out->doc);
     if (!*ret_title) {
-        loaded_done(out);
+        core_loaded_done(out);
         return -EINVAL;
     }
     return 0;
@@ -599,7 +591,7 @@ static int read_resume_body(struct core_req *req, json_t *body, char **ret_title
 /* Fast path of read_resume_body: the members are found in the raw body and `data` goes to
  * the loader straight from it (see core-json.c).  0 on success; -EAGAIN when the slow path
  * must decide (invalid or unusual JSON: it words the 400); other negatives after a reply. */
-static int read_resume_raw(struct core_req *req, char **ret_title, struct loaded *out)
+static int read_resume_raw(struct core_req *req, char **ret_title, struct core_loaded *out)
 {
     static const char *const keys[] = {"data", "title"};
     struct rg_str sp[2];
@@ -619,7 +611,7 @@ static int read_resume_raw(struct core_req *req, char **ret_title, struct loaded
     }
     if (sp[1].ptr && rg_json_parse(sp[1].ptr, sp[1].len, &title, NULL) < 0)
         return -EAGAIN;
-    r = load_resume(req, sp[0].ptr, sp[0].len, "/data", 1, out);
+    r = core_resume_load(req, sp[0].ptr, sp[0].len, "/data", 1, out);
     if (r < 0) {
         json_decref(title);
         return r;
@@ -627,14 +619,14 @@ static int read_resume_raw(struct core_req *req, char **ret_title, struct loaded
     *ret_title = pick_title(req, title, out->doc);
     json_decref(title);
     if (!*ret_title) {
-        loaded_done(out);
+        core_loaded_done(out);
         return -EINVAL;
     }
     return 0;
 }
 
 /* Reads a POST/PUT body into title + loaded document: the fast path, else a full parse. */
-static int read_write_body(struct core_req *req, char **ret_title, struct loaded *out)
+static int read_write_body(struct core_req *req, char **ret_title, struct core_loaded *out)
 {
     json_t *body = NULL;
     int r;
@@ -651,7 +643,7 @@ static int read_write_body(struct core_req *req, char **ret_title, struct loaded
     return r;
 }
 
-static void create_from(struct core_req *req, const char *title, struct loaded *l)
+static void create_from(struct core_req *req, const char *title, struct core_loaded *l)
 {
     PGresult *res = NULL;
     char uid[24];
@@ -692,7 +684,7 @@ static void write_missed(struct core_req *req, const char *id, const char *uid)
 /* Runs the guarded update: replies (200 + ETag, or an error) and returns 1, or returns 0
  * without a reply when the guard matched no row (the version moved, or no such resume). */
 static int update_try(struct core_req *req, const char *id, int64_t version, const char *title,
-                      struct loaded *l)
+                      struct core_loaded *l)
 {
     PGresult *res = NULL;
     char uid[24], ver[24];
@@ -716,7 +708,7 @@ static int update_try(struct core_req *req, const char *id, int64_t version, con
 
 /* Runs the guarded update and replies (200 + ETag, 404 or 412). */
 static void update_guarded(struct core_req *req, const char *id, int64_t version, const char *title,
-                           struct loaded *l)
+                           struct core_loaded *l)
 {
     char uid[24];
     if (!update_try(req, id, version, title, l)) {
@@ -729,26 +721,26 @@ static void update_guarded(struct core_req *req, const char *id, int64_t version
 
 void core_h_resumes_create(struct core_req *req)
 {
-    struct loaded l = {0};
+    struct core_loaded l = {0};
     char *title = NULL;
 
     if (read_write_body(req, &title, &l) == 0)
         create_from(req, title, &l);
     rg_free(title);
-    loaded_done(&l);
+    core_loaded_done(&l);
 }
 
 void core_h_resumes_import(struct core_req *req)
 {
     json_t *probe = NULL;
-    struct loaded l = {0};
+    struct core_loaded l = {0};
     char *title = NULL;
 
     /* The body is the JSON Resume document itself (any version); parsing it first gives the
      * same 400/415 answers as every other route. */
     if (core_req_json(req, 0, &probe) < 0)
         goto out;
-    if (load_resume(req, req->body.ptr, req->body.len, "", 0, &l) < 0)
+    if (core_resume_load(req, req->body.ptr, req->body.len, "", 0, &l) < 0)
         goto out;
     const char *qt = core_req_query(req, "title");
     json_t *jt = qt ? json_string(qt) : NULL;
@@ -759,7 +751,7 @@ void core_h_resumes_import(struct core_req *req)
     create_from(req, title, &l);
 out:
     rg_free(title);
-    loaded_done(&l);
+    core_loaded_done(&l);
     json_decref(probe);
 }
 
@@ -823,7 +815,7 @@ out:
 
 void core_h_resume_put(struct core_req *req)
 {
-    struct loaded l = {0};
+    struct core_loaded l = {0};
     char *title = NULL;
     int64_t version;
     const char *id = resume_id(req);
@@ -831,14 +823,14 @@ void core_h_resume_put(struct core_req *req)
     if (id && if_match(req, id, &version) && read_write_body(req, &title, &l) == 0)
         update_guarded(req, id, version, title, &l);
     rg_free(title);
-    loaded_done(&l);
+    core_loaded_done(&l);
 }
 
 /* A patch can grow a resume a little at a time up to the loader's 2 MiB, past max_body
  * (1 MiB): such a resume could still be read but never saved back with PUT or re-imported
  * from its export.  So a patch result must fit in the PUT body {"title":…,"data":…} that
  * would store it.  Replies 413 and returns 0 when it does not. */
-static int put_body_fits(struct core_req *req, const char *title, const struct loaded *l)
+static int put_body_fits(struct core_req *req, const char *title, const struct core_loaded *l)
 {
     struct rg_buf q;
     size_t need;
@@ -884,7 +876,7 @@ void core_h_resume_patch(struct core_req *req)
     for (int attempt = 1;; attempt++) {
         PGresult *res = NULL;
         json_t *cur = NULL, *merged = NULL;
-        struct loaded l = {0};
+        struct core_loaded l = {0};
         char *title = NULL;
         int done = 1;
         const char *p[] = {id, uid};
@@ -917,7 +909,7 @@ void core_h_resume_patch(struct core_req *req)
             }
         }
         rg_free(title);
-        loaded_done(&l);
+        core_loaded_done(&l);
         PQclear(res);
         json_decref(cur);
         json_decref(merged);

@@ -57,6 +57,8 @@ const struct core_route core_routes[] = {
     {"GET", V1 "/renders/{id}", core_h_render_get, CORE_ROUTE_AUTH},
     {"GET", V1 "/renders/{id}/pdf", core_h_render_pdf, CORE_ROUTE_AUTH},
     {"GET", V1 "/public/{slug}/pdf", core_h_public_pdf, 0},
+    /* live preview of an unsaved draft (core-preview.c) */
+    {"POST", V1 "/preview", core_h_preview, CORE_ROUTE_AUTH},
 };
 
 const size_t core_nroutes = RG_ARRAY_SIZE(core_routes);

@@ -129,6 +129,7 @@ int main(int argc, char **argv)
         pthread_join(purge, NULL);
     }
     core_themes_done();
+    core_preview_done();
     RG_LOG(RG_LOG_INFO, RG_EVENT("core.stopped"));
     rc = 0;
 out:

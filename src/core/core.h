@@ -52,6 +52,9 @@ struct core_config {
     char *data_dir;
     char *log_level;
     int64_t log_flush_ms;
+    int64_t preview_max;       /* previews holding or waiting for the renderer */
+    int64_t preview_wait_ms;   /* longest wait for it */
+    int64_t preview_max_width; /* pixels */
     char *secret_key;               /* 64 hex digits; parsed into secret_key_bytes */
     unsigned char secret_key_bytes[32];
     int has_secret_key;
@@ -131,6 +134,21 @@ int core_req_json(struct core_req *req, int any_json, json_t **ret);
 /* The Content-Type and non-empty checks of core_req_json without parsing: 0, or a
  * negative value after replying 415/400. */
 int core_req_json_ok(struct core_req *req, int any_json);
+
+/* ---- resume bodies (core-resumes.c) ------------------------------------------------- */
+
+struct core_loaded {
+    char *data;       /* normalised JSON text */
+    json_t *doc;      /* the same, parsed */
+    json_t *warnings; /* [{"pointer","message"}] */
+};
+
+/* Runs the resume loader (the renderer's, rg_resume_load) over buf; pointers in replies
+ * get prefix (e.g. "/data").  Replies 413/422 itself and returns a negative value on
+ * rejection; with quiet_syntax, a syntax error returns -EAGAIN without a reply. */
+int core_resume_load(struct core_req *req, const char *buf, size_t len, const char *prefix,
+                     int quiet_syntax, struct core_loaded *out);
+void core_loaded_done(struct core_loaded *l);
 
 /* ---- JSON scanning (core-json.c) ----------------------------------------------------- */
 
@@ -272,6 +290,9 @@ void core_auth_init(void);
 int core_resumes_purge(void);
 /* core-misc.c: loads the themes list from data_dir/themes. */
 void core_themes_init(void);
+/* POST /api/v1/preview (core-preview.c) and the renderer it makes on first use. */
+void core_h_preview(struct core_req *req);
+void core_preview_done(void);
 void core_themes_done(void);
 
 /* handlers */

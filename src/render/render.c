@@ -369,14 +369,14 @@ int rg_render_check_opts(const struct rg_renderer *r, const struct rg_render_opt
     return resolve(r, opts, &t, &loc, ei);
 }
 
-int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
-                  struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei)
+/* Resolves the options and lays doc out into d; *when is the PDF's date. */
+static int prepare(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
+                   struct render_doc *d, const struct render_locale **ret_loc, int64_t *when,
+                   struct rg_diags *diags, struct rg_errinfo *ei)
 {
     static const struct rg_render_opts defaults = {NULL, NULL, NULL, NULL, -1};
     const struct render_theme *t = NULL;
     const struct render_locale *loc = NULL;
-    struct render_doc d;
-    int64_t when;
     int err;
 
     if (!opts)
@@ -389,14 +389,14 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
     if (!loc)
         loc = guess_locale(r, doc);
 
-    when = opts->source_date;
-    if (when < 0) {
+    *when = opts->source_date;
+    if (*when < 0) {
         const char *sde = getenv("SOURCE_DATE_EPOCH");
         char *end;
         if (sde && *sde) {
             long long v = strtoll(sde, &end, 10);
             if (*end == '\0' && v >= 0)
-                when = v;
+                *when = v;
         }
     }
     if (!r->fontmap) {
@@ -404,10 +404,46 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
         if (r->fc)
             pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(r->fontmap), r->fc);
     }
-    err = render_layout(r, doc, t, loc, opts, &d, diags);
+    err = render_layout(r, doc, t, loc, opts, d, diags);
     if (err < 0)
         return rg_errinfo_set(ei, err, "layout failed");
+    *ret_loc = loc;
+    return 0;
+}
+
+int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
+                  struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei)
+{
+    const struct render_locale *loc;
+    struct render_doc d;
+    int64_t when;
+    int err = prepare(r, doc, opts, &d, &loc, &when, diags, ei);
+
+    if (err < 0)
+        return err;
     err = render_pdf_write(&d, doc, loc->lang, when, out, ei);
+    render_doc_done(&d);
+    return err;
+}
+
+int rg_render_png(struct rg_renderer *r, const json_t *doc, const struct rg_render_opts *opts,
+                  int width, int gap, struct rg_buf *out, int *npages, int *ndrawn,
+                  struct rg_diags *diags, struct rg_errinfo *ei)
+{
+    const struct render_locale *loc;
+    struct render_doc d;
+    int64_t when;
+    int err;
+
+    if (width < RG_PNG_MIN_WIDTH || width > RG_PNG_MAX_WIDTH || gap < 0 || gap > 256)
+        return rg_errinfo_set(ei, -EINVAL, "the width must be %d to %d pixels and the gap 0 to 256",
+                              RG_PNG_MIN_WIDTH, RG_PNG_MAX_WIDTH);
+    err = prepare(r, doc, opts, &d, &loc, &when, diags, ei);
+    if (err < 0)
+        return err;
+    if (npages)
+        *npages = (int)d.npages;
+    err = render_png_write(&d, width, gap, out, ndrawn, ei);
     render_doc_done(&d);
     return err;
 }

@@ -667,6 +667,104 @@ def test_nul(core):
     t.eq(r.status, 200, "the resume is still readable")
 
 
+def png_size(body):
+    """(width, height) from a PNG's IHDR, or None when body is not a PNG."""
+    if len(body) < 24 or body[:8] != b"\x89PNG\r\n\x1a\n" or body[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", body[16:24])
+
+
+def a4_px(width):
+    """The pixel height of an A4 page (595.276 x 841.89 points) drawn `width` pixels wide."""
+    return -int(-841.89 * width // 595.276)
+
+
+def bench_sample(name):
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "bench", name)
+    if not os.path.exists(path):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "resume.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_preview(core, db):
+    """POST /preview: a PNG of an unsaved draft, the same layout as the PDF; nothing stored."""
+    tok = core.user("preview@example.com")
+    rid = create(core, tok, {"basics": {"name": "Saved Name"}}).json["id"]
+    before = db.sql("SELECT count(*) FROM resume_versions") + "/" + db.sql("SELECT count(*) FROM workflow_runs")
+    draft = {"basics": {"name": "Draft Nàme 王小明 محمد 👩‍💻", "label": "Engineer"},
+             "work": [{"name": "Acme", "position": "Dev", "startDate": "2020-01", "highlights": ["Shipped"]}]}
+    r = core.request("POST", V1 + "/preview", {"data": draft, "width": 400}, token=tok)
+    size = png_size(r.body)
+    t.check(r.status == 200 and r.header("Content-Type") == "image/png" and size is not None,
+            "preview: 200 image/png", r)
+    pages = int(r.header("X-Pages") or 0)
+    t.check(pages == 1 and r.header("X-Pages-Drawn") == "1" and r.header("Cache-Control") == "no-store",
+            "preview: page counts and no-store", r.headers)
+    t.eq(size, (400, a4_px(400)), "preview: the requested width, the page's proportions")
+    r2 = core.request("POST", V1 + "/preview", {"data": draft, "width": 400}, token=tok)
+    t.check(r2.status == 200 and r2.body == r.body, "preview: the same draft gives the same pixels", r2)
+    edited = json.loads(json.dumps(draft))
+    edited["basics"]["label"] = "Engineer, edited"
+    r3 = core.request("POST", V1 + "/preview", {"data": edited, "width": 400}, token=tok)
+    t.check(r3.status == 200 and r3.body != r.body, "preview: an edit changes the picture", r3)
+    r4 = core.request("POST", V1 + "/preview", {"data": draft, "width": 400, "paper": "letter", "theme": "modern",
+                                                   "locale": "ar"}, token=tok)
+    t.check(r4.status == 200 and png_size(r4.body) == (400, 518), "preview: letter paper is 612 x 792 points", r4)
+    r = core.request("POST", V1 + "/preview", {"data": {"basics": "not an object", "work": [{"name": "X"}]}}, token=tok)
+    t.check(r.status == 200 and r.header("X-Warnings") == "1", "preview: what the loader repairs is counted", r.headers)
+    long_doc = bench_sample("sample-long.json")
+    r5 = core.request("POST", V1 + "/preview", {"data": long_doc}, token=tok)
+    n5 = int(r5.header("X-Pages") or 0)
+    t.check(r5.status == 200 and n5 >= 2 and png_size(r5.body) == (600, a4_px(600) * n5),
+            "preview: every page, one under the other, 600 pixels wide by default", (r5.status, r5.headers))
+    t.eq(db.sql("SELECT count(*) FROM resume_versions") + "/" + db.sql("SELECT count(*) FROM workflow_runs"), before,
+         "preview: no version and no run was stored")
+    t.eq(core.request("GET", V1 + f"/resumes/{rid}", token=tok).json["data"], {"basics": {"name": "Saved Name"}},
+         "preview: the saved resume is untouched")
+
+    bad = [
+        ({"theme": "classic"}, 422, "/data"), ({"data": []}, 422, "/data"),
+        ({"data": draft, "theme": "no-such-theme"}, 422, "/theme"), ({"data": draft, "theme": 7}, 422, "/theme"),
+        ({"data": draft, "paper": "a3"}, 422, "/paper"), ({"data": draft, "width": 10}, 422, "/width"),
+        ({"data": draft, "width": 100000}, 422, "/width"), ({"data": draft, "width": 600.5}, 422, "/width"),
+        ({"data": {"basics": {"name": "a\u0000b"}}}, 422, "/data/basics/name"),
+    ]
+    for body, status, field in bad:
+        r = core.request("POST", V1 + "/preview", body, token=tok)
+        t.check(r.status == status and is_error_shape(r) and r.json["error"].get("field") == field,
+                f"preview {json.dumps(body)[:60]}: {status} at {field}", r)
+    r = core.request("POST", V1 + "/preview", raw=b'{"data": {"basics": ', token=tok,
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 400 and is_error_shape(r), "preview: malformed JSON -> 400", r)
+    r = core.request("POST", V1 + "/preview", raw=b"data", token=tok, headers={"Content-Type": "text/plain"})
+    t.check(r.status == 415 and is_error_shape(r), "preview: not JSON -> 415", r)
+    r = core.request("POST", V1 + "/preview", {"data": draft})
+    t.check(r.status == 401 and is_error_shape(r), "preview: signed out -> 401", r)
+    r = core.request("GET", V1 + "/preview", token=tok)
+    t.check(r.status == 405 and r.header("Allow") == "POST", "preview: GET -> 405 Allow: POST", r)
+
+
+def test_preview_busy(db):
+    """At most preview_max previews hold or wait for the renderer; the rest get 503 at
+    once and the rest of the API keeps answering."""
+    core = Core(db.url, preview_max=1, preview_wait="50ms")
+    try:
+        tok = core.user("busy@example.com")
+        body = {"data": bench_sample("sample-long.json"), "width": 2400}
+        res = parallel(lambda: core.request("POST", V1 + "/preview", body, token=tok), [()] * 6)
+        ok = [r for r in res if getattr(r, "status", 0) == 200]
+        busy = [r for r in res if getattr(r, "status", 0) == 503]
+        t.check(len(ok) >= 1 and len(busy) >= 1 and len(ok) + len(busy) == 6, "busy previews: some 200, the rest 503",
+                [getattr(r, "status", r) for r in res])
+        t.check(all(err_code(r) == "preview_busy" and r.header("Retry-After") == "1" for r in busy),
+                "busy previews: preview_busy with Retry-After", busy[:1])
+        t.check(all(png_size(r.body) and png_size(r.body)[0] == 2400 for r in ok), "busy previews: the 200s are PNGs")
+        t.eq(core.request("GET", V1 + "/auth/me", token=tok).status, 200, "the API answers after a preview burst")
+    finally:
+        t.eq(core.stop(), 0, "rg-core (preview_max=1) exits 0 on SIGTERM")
+
+
 def scripts_sample():
     """One assigned character from every stretch of 61 code points, all planes: every
     script, combining marks, RTL, CJK, emoji, astral planes, controls."""
@@ -843,6 +941,8 @@ def main():
         test_etag_race(core)
         test_patch_star(core)
         test_nul(core)
+        test_preview(core, db)
+        test_preview_busy(db)
         test_roundtrip(core)
         test_concurrent_registration(core)
         test_metrics(core)

@@ -220,6 +220,17 @@ def main():
     R.check("warnings carry JSON pointers (/basics/website)", rc == 0 and "/basics/website" in err, err)
     rc, so, err = C.rg("render", legacy, "-o", out, "-q")
     R.check("-q silences warnings", rc == 0 and err.strip() == "", err)
+    # --png: the live preview's picture, the pages one under the other at the given width
+    rc, so, err = C.rg("render", good, "-O", tmp, "--png", "300")
+    png = os.path.join(tmp, "21-text-layer.png")
+    with open(png, "rb") as f:
+        head = f.read(24)
+    w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    R.check("--png 300: a PNG 300 pixels wide, an A4 page high per page (16-pixel gaps)",
+            rc == 0 and head[:8] == b"\x89PNG\r\n\x1a\n" and w == 300 and (h + 16) % (425 + 16) == 0,
+            "rc=%d %r %dx%d" % (rc, err, w, h))
+    for bad in ("10", "5000", "wide"):
+        rejected("--png %s" % bad, good, 2, r"--png takes a width from 64 to 2400", "--png", bad)
     R.finish()
 
 

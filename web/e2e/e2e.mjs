@@ -233,42 +233,54 @@ try {
   const traces = [];
   const summary = b.getByLabel("Summary", { exact: true });
   const savedVersion = async () => Number(await page.getByTestId("save-status").getAttribute("data-version"));
+  const pdfLat = [];
   for (let i = 0; i < 12; i++) {
-    // Start from a settled editor: saved, and the preview shows the saved version.
+    // Start from a settled editor: saved, and the PDF of the saved version ready.
     await waitSaved(page);
     const v = await savedVersion();
     await waitPreview(page, v - 1);
     await summary.press("End");
     await page.keyboard.type(i % 2 ? "." : " ");
-    // The preview of the version this keystroke was saved in (not a late one of an older).
+    const seq = Number(await page.getByTestId("save-status").getAttribute("data-edit-seq"));
+    // The picture of this keystroke's document on screen (not a late one of an older edit).
+    await page.waitForFunction(([seq, t0]) => (window.__rgPreviewLog || []).some((e) => e.kind === "draft" && e.seq >= seq && e.at >= t0), [seq, await page.evaluate(() => window.__lastInput)], { timeout: 15000 });
+    const { ms, marks } = await page.evaluate((seq) => {
+      const log = window.__rgPreviewLog || [];
+      const t0 = window.__lastInput;
+      const end = log.find((e) => e.kind === "draft" && e.seq >= seq && e.at >= t0).at;
+      // The app's timing marks (web/lib/trace.ts) between the keystroke and the swap.
+      const marks = (window.__rgTrace || []).filter((m) => m.at >= t0 && m.at <= end).map((m) => [m.name, Math.round((m.at - t0) * 10) / 10]);
+      return { ms: end - t0, marks: [...marks, ["shown", Math.round((end - t0) * 10) / 10]] };
+    }, seq);
+    lat.push(ms);
+    traces.push(marks);
+    // The saved version's PDF (the file Download gives) follows through the pipeline.
     await page.waitForFunction((old) => {
       const el = document.querySelector('[data-testid="save-status"]');
       return el?.getAttribute("data-status") === "saved" && Number(el.getAttribute("data-version")) > old;
     }, v, { timeout: 15000 });
     const nv = await savedVersion();
     await waitPreview(page, nv - 1);
-    const { ms, marks } = await page.evaluate((nv) => {
-      const log = window.__rgPreviewLog || [];
+    pdfLat.push(await page.evaluate((nv) => {
       const t0 = window.__lastInput;
-      const end = log.find((e) => e.version >= nv && e.at >= t0).at;
-      // The app's timing marks (web/lib/trace.ts) between the keystroke and the swap.
-      const marks = (window.__rgTrace || []).filter((m) => m.at >= t0 && m.at <= end).map((m) => [m.name, Math.round((m.at - t0) * 10) / 10]);
-      return { ms: end - t0, marks: [...marks, ["shown", Math.round((end - t0) * 10) / 10]] };
-    }, nv);
-    lat.push(ms);
-    traces.push(marks);
+      const m = (window.__rgTrace || []).find((m) => m.name === "pdf.fetched" && m.ref >= nv && m.at >= t0);
+      return m ? m.at - t0 : null;
+    }, nv));
   }
   // Median time of each stage: from the keystroke to the first mark of each name.
   const firstAt = (marks, name) => marks.find((m) => m[0] === name)?.[1];
   const med = (xs) => (xs.length ? xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] : null);
   const stages = {};
-  for (const name of ["save.start", "save.end", "render.request", "render.posted.queued", "ws.queued", "ws.running", "ws.done", "pdf.fetch", "pdf.fetched", "pdf.opened", "shown"]) {
+  for (const name of ["draft.request", "draft.decoded", "shown"]) {
     stages[name] = med(traces.map((t) => firstAt(t, name)).filter((x) => x !== undefined));
   }
   measures.preview_stages_ms = { from: "keystroke", median_at: stages, edits: traces };
   lat.sort((x, y) => x - y);
   measures.preview_latency_ms = { n: lat.length, p50: lat[Math.floor(lat.length / 2)], p90: lat[Math.floor(lat.length * 0.9)], min: lat[0], max: lat[lat.length - 1], hub: HUB };
+  const pl = pdfLat.filter((x) => x !== null).sort((x, y) => x - y);
+  measures.pdf_ready_ms = { from: "keystroke", n: pl.length, p50: pl[Math.floor(pl.length / 2)] ?? null, max: pl[pl.length - 1] ?? null };
   check(lat.length === 12, `the preview updated after each of 12 edits (p50 ${measures.preview_latency_ms.p50.toFixed(0)} ms, hub ${HUB ? "on" : "off"})`);
+  check(pl.length === 12, `the PDF of each saved version followed (p50 ${measures.pdf_ready_ms.p50?.toFixed(0)} ms after the keystroke)`, pdfLat);
   if (HUB) check(await page.getByText("Live", { exact: true }).isVisible(), "the preview is live through the hub");
   await snap(page, "editor-preview");
   await axe(page, "editor");
@@ -461,7 +473,7 @@ try {
   await snap(pp, "phone-share");
   await pp.keyboard.press("Escape");
   await pp.getByRole("tab", { name: "Preview" }).click();
-  await pp.locator('[data-testid="preview-pages"] canvas').first().waitFor({ timeout: 20000 });
+  await pp.locator('[data-testid="preview-pages"] [role="img"]').first().waitFor({ timeout: 20000 });
   await snap(pp, "phone-preview");
   await phone.close();
 

@@ -1,15 +1,23 @@
 "use client";
-// The live preview (Zustand): asks rg-core for a PDF of the saved version with the chosen
-// theme, paper and language, follows the run through the hub (lib/notify.ts) or, while the
-// hub is down, by polling GET renders/{id}, then fetches the PDF.  Only the newest request
-// counts: an older run that finishes late is ignored.  The PDF on screen stays until the
-// next one is ready (the component swaps it in).
+// The live preview (Zustand), two paths:
+//  - draft: at each pause in typing (DRAFT_DELAY) the unsaved document goes to
+//    POST /preview, which answers a PNG of its pages drawn by the renderer from the same
+//    layout as the PDF (~20 ms); one request in flight, the newest edit sent when it
+//    returns.  This is what follows the keyboard.
+//  - PDF: each saved version is rendered by the pipeline (POST renders); the run is
+//    followed through the hub (lib/notify.ts) or, while the hub is down, by polling
+//    GET renders/{id}, then the PDF is fetched: it is the file Download gives, and the
+//    pane draws it (pdf.js) when no draft picture is as new (a failed draft, say).
+// Only the newest request of each path counts: an older one that finishes late is ignored.
+// What is on screen stays until the next one is ready (the pane swaps it in).
 import { create } from "zustand";
-import { api, type Render, type RenderState } from "./api";
+import { API, api, type Render, type RenderState } from "./api";
 import { notifyClient, type NotifyMessage } from "./notify";
 import { mark } from "./trace";
 
 export type PreviewOptions = { theme: string; paper: string; locale: string };
+/** A draft picture: the PNG (object URL) of the document at edit `seq`. */
+export type Draft = { url: string; seq: number; pages: number; drawn: number; width: number; height: number; options: PreviewOptions };
 export type PreviewPhase = "idle" | RenderState | "fetching";
 
 type PreviewState = PreviewOptions & {
@@ -17,14 +25,29 @@ type PreviewState = PreviewOptions & {
   error: string | null;
   runId: string | null;
   requestedVersion: number;
-  shown: { runId: string; version: number; bytes: ArrayBuffer; options: PreviewOptions } | null;
+  requestedSeq: number;
+  shown: { runId: string; version: number; seq: number; bytes: ArrayBuffer; options: PreviewOptions } | null;
+  draft: Draft | null;
+  draftError: string | null;
+  /** Device pixels across the preview pane (the width drafts are drawn at). */
+  width: number;
   live: boolean;
   setOptions: (o: Partial<PreviewOptions>) => void;
-  request: (resumeId: string, version: number) => void;
+  setWidth: (px: number) => void;
+  /** The PDF of saved `version`, which holds the edits up to `seq`. */
+  request: (resumeId: string, version: number, seq?: number) => void;
+  /** A draft picture of `data` (the editor's document at edit `seq`). */
+  sketch: (data: unknown, seq: number) => void;
   reset: () => void;
 };
 
 let ticket = 0;
+const DRAFT_DELAY = 40; // ms of quiet before a draft is drawn: coalesces a burst of keys
+let draftTimer: ReturnType<typeof setTimeout> | null = null;
+let draftNext: { data: unknown; seq: number } | null = null;
+let draftLast: { data: unknown; seq: number } | null = null; // redrawn when the pane's width changes
+let draftBusy = false;
+let draftEpoch = 0; // bumped by reset(): answers for another resume are dropped
 let pollTimer: ReturnType<typeof setTimeout> | null = null;
 // Hub messages for runs we do not know yet: the hub can say "done" before the answer to
 // our POST renders arrives (a fast render, a busy tab), and that message must not be lost
@@ -54,6 +77,65 @@ export const LOCALES: { code: string; name: string }[] = [
 export const usePreview = create<PreviewState>((set, get) => {
   const notify = typeof window !== "undefined" ? notifyClient() : null;
 
+  async function drawDraft(job: { data: unknown; seq: number }, epoch: number) {
+    const options = { theme: get().theme, paper: get().paper, locale: get().locale };
+    const width = Math.max(64, Math.min(2400, Math.round(get().width || 600)));
+    mark("draft.request", job.seq);
+    let retry = false;
+    try {
+      const res = await fetch(API + "/preview", {
+        method: "POST",
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", Accept: "image/png" },
+        body: JSON.stringify({ data: job.data, ...options, width }),
+      });
+      if (epoch !== draftEpoch) return;
+      if (res.status === 503) {
+        retry = true; // preview_busy: the PDF path still runs; try this draft again soon
+        return;
+      }
+      if (!res.ok) {
+        const e = await res.json().catch(() => null);
+        set({ draftError: e?.error?.message || `The preview could not be drawn (${res.status}).` });
+        return;
+      }
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const img = new Image();
+      img.src = url;
+      await img.decode(); // decoded before it is swapped in: no blank frame
+      mark("draft.decoded", job.seq);
+      const old = get().draft;
+      if (epoch !== draftEpoch || (old && old.seq > job.seq)) {
+        URL.revokeObjectURL(url);
+        return;
+      }
+      const pages = Number(res.headers.get("X-Pages")) || 1;
+      const drawn = Number(res.headers.get("X-Pages-Drawn")) || pages;
+      set({ draft: { url, seq: job.seq, pages, drawn, width: img.naturalWidth, height: img.naturalHeight, options }, draftError: null });
+      // The old picture may still be on screen until React commits the new one.
+      if (old) setTimeout(() => URL.revokeObjectURL(old.url), 2000);
+    } catch {
+      /* offline or a picture the browser cannot decode: the PDF path covers it */
+    } finally {
+      draftBusy = false;
+      if (retry && !draftNext && epoch === draftEpoch) {
+        draftNext = job;
+        draftTimer = setTimeout(pump, 300);
+      } else if (draftNext) pump();
+    }
+  }
+
+  function pump() {
+    draftTimer = null;
+    if (draftBusy || !draftNext) return;
+    const job = draftNext;
+    draftNext = null;
+    draftBusy = true;
+    void drawDraft(job, draftEpoch);
+  }
+
   async function fetchPdf(my: number, runId: string, version: number, options: PreviewOptions) {
     set({ phase: "fetching" });
     mark("pdf.fetch", version);
@@ -66,7 +148,7 @@ export const usePreview = create<PreviewState>((set, get) => {
     const bytes = await res.arrayBuffer();
     mark("pdf.fetched", version);
     if (my !== ticket) return;
-    set({ phase: "done", shown: { runId, version, bytes, options }, error: null });
+    set({ phase: "done", shown: { runId, version, seq: get().requestedSeq, bytes, options }, error: null });
   }
 
   function onState(my: number, r: Pick<Render, "run_id" | "state" | "error">, version: number, options: PreviewOptions) {
@@ -124,19 +206,40 @@ export const usePreview = create<PreviewState>((set, get) => {
     error: null,
     runId: null,
     requestedVersion: 0,
+    requestedSeq: 0,
     shown: null,
+    draft: null,
+    draftError: null,
+    width: 0,
     live: false,
     setOptions: (o) => set(o),
+    setWidth: (px) => {
+      const d = get().draft;
+      set({ width: px });
+      // A picture much narrower or wider than the pane (it was hidden, or resized) is drawn again.
+      if (d && draftLast && Math.abs(d.width - px) > px * 0.2) get().sketch(draftLast.data, draftLast.seq);
+    },
     reset: () => {
       ticket++;
+      draftEpoch++;
       if (pollTimer) clearTimeout(pollTimer);
-      set({ phase: "idle", error: null, runId: null, requestedVersion: 0, shown: null });
+      if (draftTimer) clearTimeout(draftTimer);
+      draftTimer = null;
+      draftNext = draftLast = null;
+      const d = get().draft;
+      if (d) URL.revokeObjectURL(d.url);
+      set({ phase: "idle", error: null, runId: null, requestedVersion: 0, requestedSeq: 0, shown: null, draft: null, draftError: null });
     },
-    request: (resumeId, version) => {
+    sketch: (data, seq) => {
+      draftNext = draftLast = { data, seq };
+      if (draftTimer) clearTimeout(draftTimer);
+      draftTimer = setTimeout(pump, DRAFT_DELAY);
+    },
+    request: (resumeId, version, seq) => {
       const my = ++ticket;
       if (pollTimer) clearTimeout(pollTimer);
       const options = { theme: get().theme, paper: get().paper, locale: get().locale };
-      set({ phase: "queued", error: null, requestedVersion: version, runId: null });
+      set({ phase: "queued", error: null, requestedVersion: version, requestedSeq: seq ?? get().requestedSeq, runId: null });
       notify?.start();
       mark("render.request", version);
       (async () => {

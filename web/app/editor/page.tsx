@@ -106,6 +106,7 @@ function SaveIndicator({ store }: { store: EditorStore }) {
   const status = useStore(store, (s) => s.status);
   const error = useStore(store, (s) => s.error);
   const version = useStore(store, (s) => s.version);
+  const editSeq = useStore(store, (s) => s.editSeq);
   const map = {
     saved: { icon: <Check aria-hidden="true" className="size-3.5 text-success" />, text: "Saved" },
     pending: { icon: <Loader2 aria-hidden="true" className="size-3.5" />, text: "Unsaved changes" },
@@ -114,7 +115,7 @@ function SaveIndicator({ store }: { store: EditorStore }) {
     conflict: { icon: <AlertTriangle aria-hidden="true" className="size-3.5 text-destructive" />, text: "Conflict" },
   }[status];
   return (
-    <span role="status" aria-live="polite" className="flex items-center gap-1 text-xs text-muted-foreground" data-testid="save-status" data-status={status} data-version={version} title={error || undefined}>
+    <span role="status" aria-live="polite" className="flex items-center gap-1 text-xs text-muted-foreground" data-testid="save-status" data-status={status} data-version={version} data-edit-seq={editSeq} title={error || undefined}>
       {map.icon}
       <span className="max-sm:sr-only">{map.text}</span>
     </span>
@@ -259,14 +260,23 @@ function Editor({ store }: { store: EditorStore }) {
   const shown = usePreview((s) => s.shown);
   const [view, setView] = React.useState<"edit" | "preview">("edit");
 
-  // A new saved version -> a new preview.
+  // A new saved version -> a new PDF.
   const lastRequested = React.useRef(version);
   React.useEffect(() => {
     if (version !== lastRequested.current) {
       lastRequested.current = version;
-      usePreview.getState().request(id, version);
+      usePreview.getState().request(id, version, store.getState().savedSeq);
     }
-  }, [id, version]);
+  }, [id, version, store]);
+
+  // Every change to the document -> a draft picture (after a short pause, see lib/preview.ts).
+  React.useEffect(() => {
+    const s0 = store.getState();
+    usePreview.getState().sketch(s0.data, s0.editSeq);
+    return store.subscribe((s, prev) => {
+      if (s.data !== prev.data) usePreview.getState().sketch(s.data, s.editSeq);
+    });
+  }, [store]);
 
   // Save before the tab goes away; warn when something could not be saved.
   React.useEffect(() => {
@@ -352,7 +362,9 @@ function Editor({ store }: { store: EditorStore }) {
               onChange={() => {
                 const o = usePreview.getState();
                 localStorage.setItem("rg.preview." + id, JSON.stringify({ theme: o.theme, paper: o.paper, locale: o.locale }));
-                usePreview.getState().request(id, store.getState().version);
+                const s = store.getState();
+                usePreview.getState().sketch(s.data, s.editSeq);
+                usePreview.getState().request(id, s.version, s.savedSeq);
               }}
             />
             <div className="min-h-0 flex-1">

@@ -5,10 +5,13 @@ import { Progress } from "@/components/ui/progress";
 import { usePreview } from "@/lib/preview";
 import { drawPage, openPdf } from "@/lib/pdf";
 import { mark } from "@/lib/trace";
+import { cn } from "@/lib/utils";
+import type { Draft } from "@/lib/preview";
 
 declare global {
   interface Window {
-    __rgPreviewLog?: { version: number; runId: string; at: number }[];
+    /** What the pane put on screen and when (the end-to-end test times the preview by it). */
+    __rgPreviewLog?: ({ kind: "pdf"; version: number; runId: string; seq: number; at: number } | { kind: "draft"; seq: number; at: number })[];
   }
 }
 
@@ -22,24 +25,39 @@ const PHASE_TEXT: Record<string, string> = {
 };
 const PHASE_VALUE: Record<string, number> = { idle: 0, queued: 25, running: 60, fetching: 90, done: 100, failed: 100 };
 
-/** The PDF pages drawn by pdf.js into canvases off screen, swapped in whole when ready. */
+/** The newest picture of the resume: the draft PNG (drawn by rg-core from the unsaved
+ * document) or, when no draft is as new, the saved version's PDF drawn by pdf.js into
+ * canvases off screen.  Either is swapped in whole when ready. */
 export function PreviewPane() {
-  const { phase, error, shown, live } = usePreview();
+  const { phase, error, shown, live, draft } = usePreview();
   const hostRef = React.useRef<HTMLDivElement>(null);
   const [width, setWidth] = React.useState(0);
   const [pages, setPages] = React.useState(0);
-  const [shownVersion, setShownVersion] = React.useState(0);
+  const useDraft = !!draft && (!shown || draft.seq >= shown.seq);
 
   React.useEffect(() => {
     const el = hostRef.current;
     if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(Math.max(200, Math.floor(el.clientWidth))));
+    const ro = new ResizeObserver(() => {
+      if (!el.clientWidth) return; // hidden (the phone layout's edit tab)
+      const w = Math.max(200, Math.floor(el.clientWidth));
+      setWidth(w);
+      usePreview.getState().setWidth(w * Math.min(window.devicePixelRatio || 1, 2));
+    });
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
 
+  // A new draft picture is on screen after the frame that commits it.
   React.useEffect(() => {
-    if (!shown || !width || !hostRef.current) return;
+    if (!useDraft || !draft) return;
+    const seq = draft.seq;
+    const id = requestAnimationFrame(() => (window.__rgPreviewLog ??= []).push({ kind: "draft", seq, at: performance.now() }));
+    return () => cancelAnimationFrame(id);
+  }, [useDraft, draft]);
+
+  React.useEffect(() => {
+    if (useDraft || !shown || !width || !hostRef.current) return;
     let live = true;
     (async () => {
       const doc = await openPdf(shown.bytes.slice(0));
@@ -54,10 +72,9 @@ export function PreviewPane() {
           c.setAttribute("aria-label", `Page ${i + 1} of ${canvases.length} of the PDF preview`);
           c.style.width = "100%";
         });
-        hostRef.current.replaceChildren(...canvases);
+        hostRef.current.querySelector("[data-pdf-pages]")?.replaceChildren(...canvases);
         setPages(canvases.length);
-        setShownVersion(shown.version);
-        (window.__rgPreviewLog ??= []).push({ version: shown.version, runId: shown.runId, at: performance.now() });
+        (window.__rgPreviewLog ??= []).push({ kind: "pdf", version: shown.version, runId: shown.runId, seq: shown.seq, at: performance.now() });
       } finally {
         void doc.destroy();
       }
@@ -67,15 +84,16 @@ export function PreviewPane() {
     return () => {
       live = false;
     };
-  }, [shown, width]);
+  }, [useDraft, shown, width]);
 
   const busy = phase === "queued" || phase === "running" || phase === "fetching";
+  const shownPages = useDraft && draft ? draft.pages : pages;
   return (
     <section aria-label="PDF preview" className="flex h-full flex-col gap-2">
       <div className="flex items-center gap-3 text-xs text-muted-foreground">
         <span role="status" aria-live="polite" data-testid="preview-status" data-phase={phase}>
           {PHASE_TEXT[phase] ?? phase}
-          {pages ? ` · ${pages} page${pages === 1 ? "" : "s"}` : ""}
+          {shownPages ? ` · ${shownPages} page${shownPages === 1 ? "" : "s"}` : ""}
         </span>
         <span className="ml-auto flex items-center gap-1" title={live ? "Live updates through the notification hub" : "Checking for updates by polling"}>
           <Radio aria-hidden="true" className={live ? "size-3.5 text-success" : "size-3.5"} />
@@ -89,11 +107,50 @@ export function PreviewPane() {
         </div>
       )}
       <div className="relative flex-1 overflow-auto rounded-lg bg-muted p-3" tabIndex={0} aria-label="PDF pages (scrollable)">
-        {!shown && (
-          <div className="grid h-64 place-items-center text-sm text-muted-foreground">{phase === "failed" ? "No preview" : "The preview appears after the first save…"}</div>
+        {!shown && !draft && (
+          <div className="grid h-64 place-items-center text-sm text-muted-foreground">{phase === "failed" ? "No preview" : "The preview appears in a moment…"}</div>
         )}
-        <div ref={hostRef} data-testid="preview-pages" data-version={shownVersion} className="flex flex-col gap-3" />
+        <div
+          ref={hostRef}
+          data-testid="preview-pages"
+          data-version={phase === "done" && shown ? shown.version : 0}
+          data-source={useDraft ? "draft" : shown ? "pdf" : ""}
+          data-seq={useDraft && draft ? draft.seq : (shown?.seq ?? 0)}
+          className="flex flex-col gap-3"
+        >
+          {useDraft && draft && <DraftPages draft={draft} />}
+          <div data-pdf-pages className={cn("flex flex-col gap-3", useDraft && "hidden")} />
+        </div>
       </div>
     </section>
+  );
+}
+
+/** The draft PNG holds the pages one under the other; each page is a slice of it. */
+function DraftPages({ draft }: { draft: Draft }) {
+  const pageH = draft.height / draft.drawn;
+  const slices = Array.from({ length: draft.drawn }, (_, i) => (
+    <div
+      key={i}
+      role="img"
+      aria-label={`Page ${i + 1} of ${draft.pages} of the preview`}
+      className="block w-full rounded-sm bg-white bg-no-repeat shadow-md"
+      style={{
+        aspectRatio: `${draft.width} / ${pageH}`,
+        backgroundImage: `url(${draft.url})`,
+        backgroundSize: `100% ${draft.drawn * 100}%`,
+        backgroundPosition: `0 ${draft.drawn > 1 ? (i / (draft.drawn - 1)) * 100 : 0}%`,
+      }}
+    />
+  ));
+  return (
+    <>
+      {slices}
+      {draft.drawn < draft.pages && (
+        <p className="text-center text-xs text-muted-foreground">
+          The preview shows the first {draft.drawn} of {draft.pages} pages; the PDF has them all.
+        </p>
+      )}
+    </>
   );
 }
