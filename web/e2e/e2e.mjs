@@ -340,6 +340,10 @@ try {
   await pv.waitFor();
   const pvText = await pv.textContent();
   check(/Alex Example/.test(pvText) && /Work experience/.test(pvText) && /(Restoring it changes|Same content)/.test(pvText), "a version can be looked at before restoring it", pvText.slice(0, 300));
+  const pic = page.getByTestId(`version-picture-${olderV}`).getByRole("img", { name: `Page 1 of 1 of version ${olderV}` });
+  await pic.waitFor({ timeout: 15000 });
+  const picBox = await pic.boundingBox();
+  check(picBox && picBox.width > 100 && Math.abs(picBox.height / picBox.width - 841.89 / 595.276) < 0.02, "a version shows a picture of its first page, in proportion", picBox);
   await snap(page, "history-preview");
   await page.getByRole("button", { name: `Restore version ${olderV}` }).click();
   await page.getByText("Version restored", { exact: true }).first().waitFor();

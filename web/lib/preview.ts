@@ -74,46 +74,61 @@ export const LOCALES: { code: string; name: string }[] = [
   { code: "he", name: "עברית" },
 ];
 
+export type Picture = { ok: true; url: string; pages: number; drawn: number; width: number; height: number } | { ok: false; status: number; error: string };
+
+/** A picture of `data` drawn by rg-core (POST /preview): an object URL of the PNG, already
+ * decoded, `width` device pixels wide (the caller revokes the URL). */
+export async function picture(data: unknown, options: PreviewOptions, width: number): Promise<Picture> {
+  const w = Math.max(64, Math.min(2400, Math.round(width)));
+  const res = await fetch(API + "/preview", {
+    method: "POST",
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { "Content-Type": "application/json", Accept: "image/png" },
+    body: JSON.stringify({ data, ...options, width: w }),
+  });
+  if (!res.ok) {
+    const e = await res.json().catch(() => null);
+    return { ok: false, status: res.status, error: e?.error?.message || `The preview could not be drawn (${res.status}).` };
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const img = new Image();
+  img.src = url;
+  try {
+    await img.decode(); // decoded before it is swapped in: no blank frame
+  } catch {
+    URL.revokeObjectURL(url);
+    return { ok: false, status: 0, error: "The preview could not be decoded." };
+  }
+  const pages = Number(res.headers.get("X-Pages")) || 1;
+  return { ok: true, url, pages, drawn: Number(res.headers.get("X-Pages-Drawn")) || pages, width: img.naturalWidth, height: img.naturalHeight };
+}
+
 export const usePreview = create<PreviewState>((set, get) => {
   const notify = typeof window !== "undefined" ? notifyClient() : null;
 
   async function drawDraft(job: { data: unknown; seq: number }, epoch: number) {
     const options = { theme: get().theme, paper: get().paper, locale: get().locale };
-    const width = Math.max(64, Math.min(2400, Math.round(get().width || 600)));
     mark("draft.request", job.seq);
     let retry = false;
     try {
-      const res = await fetch(API + "/preview", {
-        method: "POST",
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { "Content-Type": "application/json", Accept: "image/png" },
-        body: JSON.stringify({ data: job.data, ...options, width }),
-      });
-      if (epoch !== draftEpoch) return;
-      if (res.status === 503) {
-        retry = true; // preview_busy: the PDF path still runs; try this draft again soon
+      const pic = await picture(job.data, options, get().width || 600);
+      if (epoch !== draftEpoch) {
+        if (pic.ok) URL.revokeObjectURL(pic.url);
         return;
       }
-      if (!res.ok) {
-        const e = await res.json().catch(() => null);
-        set({ draftError: e?.error?.message || `The preview could not be drawn (${res.status}).` });
+      if (!pic.ok) {
+        if (pic.status === 503) retry = true; // preview_busy: try this draft again soon
+        else set({ draftError: pic.error });
         return;
       }
-      const blob = await res.blob();
-      const url = URL.createObjectURL(blob);
-      const img = new Image();
-      img.src = url;
-      await img.decode(); // decoded before it is swapped in: no blank frame
       mark("draft.decoded", job.seq);
       const old = get().draft;
-      if (epoch !== draftEpoch || (old && old.seq > job.seq)) {
-        URL.revokeObjectURL(url);
+      if (old && old.seq > job.seq) {
+        URL.revokeObjectURL(pic.url);
         return;
       }
-      const pages = Number(res.headers.get("X-Pages")) || 1;
-      const drawn = Number(res.headers.get("X-Pages-Drawn")) || pages;
-      set({ draft: { url, seq: job.seq, pages, drawn, width: img.naturalWidth, height: img.naturalHeight, options }, draftError: null });
+      set({ draft: { ...pic, seq: job.seq, options }, draftError: null });
       // The old picture may still be on screen until React commits the new one.
       if (old) setTimeout(() => URL.revokeObjectURL(old.url), 2000);
     } catch {

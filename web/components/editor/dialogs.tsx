@@ -9,12 +9,15 @@ import { toast } from "@/components/ui/toaster";
 import { api, ApiError, type ResumeData, type Share, type VersionSummary } from "@/lib/api";
 import type { EditorStore } from "@/lib/editor-store";
 import { changedFields, resumeSummary } from "@/lib/resume-model";
+import { DraftPages } from "@/components/editor/preview-pane";
+import { picture, usePreview, type Picture } from "@/lib/preview";
 import { cn, formatDate, formatDateTime, relativeTime } from "@/lib/utils";
 
 /** What a version holds and how it differs from the one in the editor, shown before restoring. */
 function VersionPreview({ id, version, current }: { id: string; version: number; current: ResumeData }) {
   const [data, setData] = React.useState<ResumeData | null>(null);
   const [error, setError] = React.useState<string | null>(null);
+  const [pic, setPic] = React.useState<Picture | null>(null);
   React.useEffect(() => {
     let live = true;
     api
@@ -25,6 +28,24 @@ function VersionPreview({ id, version, current }: { id: string; version: number;
       live = false;
     };
   }, [id, version]);
+  // How the version looks, in the theme, paper and language picked in the editor.
+  React.useEffect(() => {
+    if (!data) return;
+    let live = true;
+    let url: string | null = null;
+    const { theme, paper, locale } = usePreview.getState();
+    picture(data, { theme, paper, locale }, 160 * Math.min(window.devicePixelRatio || 1, 2))
+      .then((p) => {
+        if (p.ok) url = p.url;
+        if (live) setPic(p);
+        else if (url) URL.revokeObjectURL(url);
+      })
+      .catch(() => live && setPic({ ok: false, status: 0, error: "The picture could not be loaded." }));
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [data]);
   if (error) return <p className="text-xs text-destructive">{error}</p>;
   if (!data)
     return (
@@ -34,27 +55,40 @@ function VersionPreview({ id, version, current }: { id: string; version: number;
     );
   const changed = changedFields(current, data);
   return (
-    <div className="grid gap-2 text-xs" data-testid={`version-preview-${version}`}>
-      <div>
-        <div className="font-medium">{changed.length ? "Restoring it changes:" : "Same content as the editor."}</div>
-        {changed.length > 0 && (
-          <ul className="list-disc pl-4 text-muted-foreground" aria-label={`Differences of version ${version}`}>
-            {changed.map((c) => (
-              <li key={c}>{c}</li>
-            ))}
-          </ul>
+    <div className="grid gap-3 text-xs sm:grid-cols-[10rem_minmax(0,1fr)]" data-testid={`version-preview-${version}`}>
+      <div className="w-40 max-w-full" data-testid={`version-picture-${version}`}>
+        {pic === null ? (
+          <div role="status" className="grid aspect-[1/1.414] place-items-center rounded-sm bg-muted text-muted-foreground">
+            Drawing the first page…
+          </div>
+        ) : pic.ok ? (
+          <DraftPages draft={pic} limit={1} label={`version ${version}`} />
+        ) : (
+          <p className="text-muted-foreground">{pic.error}</p>
         )}
       </div>
-      <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-3 gap-y-1">
-        {resumeSummary(data).map((r) => (
-          <React.Fragment key={r.label}>
-            <dt className="text-muted-foreground">{r.label}</dt>
-            <dd className="break-words" dir="auto">
-              {r.value}
-            </dd>
-          </React.Fragment>
-        ))}
-      </dl>
+      <div className="grid content-start gap-2">
+        <div>
+          <div className="font-medium">{changed.length ? "Restoring it changes:" : "Same content as the editor."}</div>
+          {changed.length > 0 && (
+            <ul className="list-disc pl-4 text-muted-foreground" aria-label={`Differences of version ${version}`}>
+              {changed.map((c) => (
+                <li key={c}>{c}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-3 gap-y-1">
+          {resumeSummary(data).map((r) => (
+            <React.Fragment key={r.label}>
+              <dt className="text-muted-foreground">{r.label}</dt>
+              <dd className="break-words" dir="auto">
+                {r.value}
+              </dd>
+            </React.Fragment>
+          ))}
+        </dl>
+      </div>
     </div>
   );
 }

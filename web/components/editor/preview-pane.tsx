@@ -126,14 +126,15 @@ export function PreviewPane() {
   );
 }
 
-/** The draft PNG holds the pages one under the other; each page is a slice of it. */
-function DraftPages({ draft }: { draft: Draft }) {
+/** The draft PNG holds the pages one under the other; each page is a slice of it (the first
+ * `limit` of them). */
+export function DraftPages({ draft, limit, label = "the preview" }: { draft: Pick<Draft, "url" | "pages" | "drawn" | "width" | "height">; limit?: number; label?: string }) {
   const pageH = draft.height / draft.drawn;
-  const slices = Array.from({ length: draft.drawn }, (_, i) => (
+  const slices = Array.from({ length: Math.min(draft.drawn, limit ?? draft.drawn) }, (_, i) => (
     <div
       key={i}
       role="img"
-      aria-label={`Page ${i + 1} of ${draft.pages} of the preview`}
+      aria-label={`Page ${i + 1} of ${draft.pages} of ${label}`}
       className="block w-full rounded-sm bg-white bg-no-repeat shadow-md"
       style={{
         aspectRatio: `${draft.width} / ${pageH}`,
@@ -146,7 +147,7 @@ function DraftPages({ draft }: { draft: Draft }) {
   return (
     <>
       {slices}
-      {draft.drawn < draft.pages && (
+      {limit === undefined && draft.drawn < draft.pages && (
         <p className="text-center text-xs text-muted-foreground">
           The preview shows the first {draft.drawn} of {draft.pages} pages; the PDF has them all.
         </p>
