@@ -29,7 +29,7 @@ const PHASE_VALUE: Record<string, number> = { idle: 0, queued: 25, running: 60, 
  * document) or, when no draft is as new, the saved version's PDF drawn by pdf.js into
  * canvases off screen.  Either is swapped in whole when ready. */
 export function PreviewPane() {
-  const { phase, error, shown, live, draft } = usePreview();
+  const { phase, error, shown, live, draft, draftError } = usePreview();
   const hostRef = React.useRef<HTMLDivElement>(null);
   const [width, setWidth] = React.useState(0);
   const [pages, setPages] = React.useState(0);
@@ -101,6 +101,11 @@ export function PreviewPane() {
         </span>
       </div>
       <Progress value={PHASE_VALUE[phase] ?? 0} aria-label="Preview progress" className={busy ? "" : "opacity-0"} />
+      {draftError && !error && (
+        <p role="status" className="text-xs text-muted-foreground" data-testid="draft-error">
+          The live picture could not be drawn: {draftError}
+        </p>
+      )}
       {error && (
         <div role="alert" className="flex items-start gap-2 rounded-md border border-destructive/40 bg-destructive/5 p-2 text-xs text-destructive">
           <AlertTriangle aria-hidden="true" className="mt-0.5 size-3.5 shrink-0" /> {error}
