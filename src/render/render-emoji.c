@@ -399,22 +399,28 @@ void render_emoji_draw(cairo_t *cr, PangoAttrShape *attr, gboolean do_path, gpoi
 
     /* The picture. */
     double pen = x;
+    int pdf = cairo_surface_get_type(cairo_get_target(cr)) == CAIRO_SURFACE_TYPE_PDF;
     for (int i = 0; i < e->n; i++) {
         const struct emoji_glyph *g = &e->g[i];
         if (g->img) {
             double k = size / EMOJI_PX;
             /* Painted inside a group of its own: cairo 1.16 lists an image in the page's
              * resources once per paint, and a page with one emoji twice would carry a
-             * dictionary with a duplicated key.  The image itself is still stored once. */
+             * dictionary with a duplicated key.  The image itself is still stored once.
+             * Only in a PDF: on an image surface (the PNG preview) a group is a scratch
+             * surface as large as the clip, the whole page, for every emoji. */
             cairo_save(cr);
-            cairo_push_group(cr);
+            if (pdf)
+                cairo_push_group(cr);
             cairo_translate(cr, pen + g->left * size, y - g->top * size);
             cairo_scale(cr, k, k);
             cairo_set_source_surface(cr, g->img, 0, 0);
             cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
             cairo_paint(cr);
-            cairo_pop_group_to_source(cr);
-            cairo_paint(cr);
+            if (pdf) {
+                cairo_pop_group_to_source(cr);
+                cairo_paint(cr);
+            }
             cairo_restore(cr);
         }
         pen += g->adv * size;
