@@ -210,9 +210,11 @@ int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *
 
 /* Writes the pages as one PNG, `width` pixels wide, stacked top to bottom with `gap`
  * transparent rows between them (render-pdf.c), as many pages as fit in
- * RENDER_PNG_MAX_PIXELS (*ndrawn says how many).  The same display list as the PDF, so
- * a preview shows what the PDF will. */
+ * RENDER_PNG_MAX_PIXELS and in RENDER_PNG_MAX_HEIGHT rows, cairo's largest image surface
+ * (*ndrawn says how many).  The same display list as the PDF, so a preview shows what
+ * the PDF will. */
 #define RENDER_PNG_MAX_PIXELS (24 * 1000 * 1000)
+#define RENDER_PNG_MAX_HEIGHT 32767
 int render_png_write(const struct render_doc *d, int width, int gap, struct rg_buf *out,
                      int *ndrawn, struct rg_errinfo *ei);
 

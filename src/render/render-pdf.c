@@ -349,10 +349,13 @@ int render_png_write(const struct render_doc *d, int width, int gap, struct rg_b
     cairo_t *cr;
     int r;
 
-    /* The pixel budget bounds the memory one preview takes: the pages past it are left
-     * out (the caller says how many there are). */
-    while (n > 1 && (int64_t)width * ((int64_t)page_h * (int64_t)n + (int64_t)gap * (int64_t)(n - 1)) >
-                        RENDER_PNG_MAX_PIXELS)
+    /* The pixel budget bounds the memory one preview takes, and cairo makes no image
+     * taller than RENDER_PNG_MAX_HEIGHT (at 600 pixels wide, 38 A4 pages): the pages past
+     * either are left out (the caller says how many there are). */
+    while (n > 1 &&
+           ((int64_t)width * ((int64_t)page_h * (int64_t)n + (int64_t)gap * (int64_t)(n - 1)) >
+                RENDER_PNG_MAX_PIXELS ||
+            (int64_t)page_h * (int64_t)n + (int64_t)gap * (int64_t)(n - 1) > RENDER_PNG_MAX_HEIGHT))
         n--;
     if ((int64_t)width * page_h > RENDER_PNG_MAX_PIXELS)
         return rg_errinfo_set(ei, RG_ETOOBIG, "a page %d pixels wide is over the preview's %d pixels",
