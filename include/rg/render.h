@@ -103,7 +103,7 @@ int rg_render_pdf(struct rg_renderer *r, const json_t *doc, const struct rg_rend
                   struct rg_buf *out, struct rg_diags *diags, struct rg_errinfo *ei);
 
 /* Renders doc as one PNG for a preview: the pages `width` pixels wide, top to bottom,
- * with `gap` transparent rows between them, from the same layout as rg_render_pdf (no
+ * with `gap` grey rows between them, from the same layout as rg_render_pdf (no
  * links or outline: an image has none).  *npages is the document's page count, *ndrawn
  * how many of them the image holds (a pixel budget of about 24 megapixels bounds the
  * memory one call takes).  Returns 0, RG_ETHEME, -EINVAL (bad paper/locale/width),

@@ -73,11 +73,13 @@ const struct rg_cfg_opt core_cfg_opts[] = {
     RG_CFG_MS("log_flush", C, log_flush_ms, "20ms", 0, 1000, 0,
               "info lines (the access log) are gathered and written at least this often, "
               "warnings and errors at once; 0 writes every line by itself"),
-    RG_CFG_INT("preview_max", C, preview_max, "2", 1, 64, 0,
-               "live previews (POST /api/v1/preview) drawn or waiting at once; more get 503 "
-               "(each holds a worker thread, and one is drawn at a time)"),
+    RG_CFG_INT("preview_max", C, preview_max, "4", 1, 64, 0,
+               "live previews (POST /api/v1/preview) queued or being drawn at once (one is drawn "
+               "at a time, on a thread of its own); more get 503"),
     RG_CFG_MS("preview_wait", C, preview_wait_ms, "2s", 10, 60000, 0,
               "longest a live preview waits for the renderer before 503"),
+    RG_CFG_SIZE("preview_max_body", C, preview_max_body, "256KiB", 1024, 64 * MIB, 0,
+                "largest draft a live preview is drawn of (413 beyond; a resume is rarely 50 KiB)"),
     RG_CFG_INT("preview_max_width", C, preview_max_width, "2400", 64, 2400, 0,
                "widest live preview in pixels"),
     RG_CFG_STR("secret_key", C, secret_key, NULL, RG_CFG_SECRET,

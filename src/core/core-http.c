@@ -465,6 +465,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
          * body, so the connection is closed instead of reading the rest. */
         return req->body_too_big ? MHD_NO : MHD_YES;
     }
+    if (req->deferred) { /* resumed: the reply was filled by another thread */
+        req->deferred = 0;
+        return queue(req);
+    }
     if (req->status)
         return MHD_YES; /* already answered (413 above) */
     struct conn_entry *e = conn_entry_of(conn);
@@ -473,8 +477,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     core_req_id_tl = req->id;
     core_route_dispatch(req);
     core_req_id_tl = "";
+    if (req->deferred)
+        return MHD_YES;
     RG_ASSERT(req->status != 0);
     return queue(req);
+}
+
+void core_req_defer(struct core_req *req)
+{
+    req->deferred = 1;
+    MHD_suspend_connection(req->conn);
+}
+
+void core_req_resume(struct core_req *req)
+{
+    MHD_resume_connection(req->conn);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -561,7 +578,7 @@ int core_http_start(void)
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     unsigned threads = (unsigned)c->threads;
 
     if (!threads) {
@@ -615,6 +632,8 @@ void core_http_stop(int64_t grace_ms)
     /* Stop accepting first, let the requests in flight finish, then tear down. */
     MHD_socket ls = MHD_quiesce_daemon(daemon_);
     int64_t deadline = core_now_ns() + grace_ms * 1000000;
+    /* Every suspended connection must be resumed before MHD_stop_daemon (it aborts on one). */
+    core_preview_quiesce(grace_ms / 2);
     while (core_now_ns() < deadline) {
         const union MHD_DaemonInfo *di =
             MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);

@@ -54,6 +54,7 @@ struct core_config {
     int64_t log_flush_ms;
     int64_t preview_max;       /* previews holding or waiting for the renderer */
     int64_t preview_wait_ms;   /* longest wait for it */
+    int64_t preview_max_body;  /* bytes */
     int64_t preview_max_width; /* pixels */
     char *secret_key;               /* 64 hex digits; parsed into secret_key_bytes */
     unsigned char secret_key_bytes[32];
@@ -100,6 +101,7 @@ struct core_req {
     const char *ctype;
     char *hdr_name[CORE_MAX_HDRS], *hdr_value[CORE_MAX_HDRS];
     size_t nhdrs;
+    int deferred; /* answered later by another thread (core_req_defer) */
 };
 
 /* Id of the request the calling thread is handling ("" outside requests), for log lines
@@ -116,6 +118,11 @@ void core_reply_json(struct core_req *req, unsigned status, json_t *body); /* st
 void core_reply_raw(struct core_req *req, unsigned status, const char *ctype, const char *body,
                     size_t len);
 void core_reply_empty(struct core_req *req, unsigned status);
+/* For a handler whose answer comes from another thread: suspends the connection (call it
+ * before handing req over); that thread fills the reply and calls core_req_resume, after
+ * which req must not be touched.  The worker thread serves its other connections meanwhile. */
+void core_req_defer(struct core_req *req);
+void core_req_resume(struct core_req *req);
 /* {"error":{"code","message","field"?}}; field is a JSON pointer or NULL. */
 void core_reply_error(struct core_req *req, unsigned status, const char *code, const char *message,
                       const char *field);
@@ -293,6 +300,8 @@ void core_themes_init(void);
 /* POST /api/v1/preview (core-preview.c) and the renderer it makes on first use. */
 void core_h_preview(struct core_req *req);
 void core_preview_done(void);
+/* Shutdown: queued previews are answered 503; the one being drawn gets wait_ms. */
+void core_preview_quiesce(int64_t wait_ms);
 void core_themes_done(void);
 
 /* handlers */

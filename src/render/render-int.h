@@ -209,7 +209,7 @@ int render_pdf_write(const struct render_doc *d, const json_t *doc, const char *
                      int64_t source_date, struct rg_buf *out, struct rg_errinfo *ei);
 
 /* Writes the pages as one PNG, `width` pixels wide, stacked top to bottom with `gap`
- * transparent rows between them (render-pdf.c), as many pages as fit in
+ * grey rows between them (render-pdf.c), as many pages as fit in
  * RENDER_PNG_MAX_PIXELS and in RENDER_PNG_MAX_HEIGHT rows, cairo's largest image surface
  * (*ndrawn says how many).  The same display list as the PDF, so a preview shows what
  * the PDF will. */

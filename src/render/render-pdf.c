@@ -295,33 +295,11 @@ static void png_warn(png_structp png, png_const_charp msg)
  * and thrown away at every pause in typing, so it is written for speed: RGB without
  * alpha, no row filter and zlib level 1 (11 ms; SUB filtering, run-length or Huffman-only
  * strategies were slower here). */
-static int encode_png(cairo_surface_t *surf, struct rg_buf *out, struct rg_errinfo *ei)
+static void put_rows(png_structp png, unsigned char *row, cairo_surface_t *surf)
 {
     int w = cairo_image_surface_get_width(surf), h = cairo_image_surface_get_height(surf);
     int stride = cairo_image_surface_get_stride(surf);
     const unsigned char *px = cairo_image_surface_get_data(surf);
-    struct png_sink sink = {out, 0, ""};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink, png_fail, png_warn);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    unsigned char *row = rg_malloc((size_t)w * 3);
-    volatile int r = 0;
-
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        rg_free(row);
-        return rg_errinfo_set(ei, RG_ERENDER, "writing the PNG failed: out of memory");
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        r = sink.err == RG_ETOOBIG ? RG_ETOOBIG : RG_ERENDER;
-        rg_errinfo_set(ei, r, "writing the PNG failed: %s", sink.err ? rg_strerror(sink.err) : sink.msg);
-        goto out;
-    }
-    png_set_write_fn(png, &sink, png_write, png_flush);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 1);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
-    png_write_info(png, info);
     for (int y = 0; y < h; y++) {
         const uint32_t *src = (const uint32_t *)(const void *)(px + (size_t)y * (size_t)stride);
         for (int x = 0; x < w; x++) {
@@ -332,75 +310,124 @@ static int encode_png(cairo_surface_t *surf, struct rg_buf *out, struct rg_errin
         }
         png_write_row(png, row);
     }
+}
+
+/* Draws page p onto page (width x page_h): directly, or (ss > 1) onto big, ss times
+ * larger, then scaled down into page with a box filter. */
+static void draw_raster_page(const struct render_doc *d, size_t p, double scale, int ss,
+                             cairo_surface_t *big, cairo_surface_t *page)
+{
+    cairo_t *cr = cairo_create(ss > 1 ? big : page);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_scale(cr, scale * ss, scale * ss);
+    draw_page(cr, NULL, d, p, NULL);
+    cairo_destroy(cr);
+    if (ss > 1) {
+        cairo_surface_flush(big);
+        cr = cairo_create(page);
+        cairo_scale(cr, 1.0 / ss, 1.0 / ss);
+        cairo_set_source_surface(cr, big, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+        cairo_paint(cr);
+        cairo_destroy(cr);
+    }
+    cairo_surface_flush(page);
+}
+
+struct raster {
+    const struct render_doc *d;
+    size_t n; /* pages in the picture */
+    double scale;
+    int ss, width, page_h, gap;
+    cairo_surface_t *big, *page;
+    unsigned char *row, *grey;
+};
+
+/* Draws and writes the n pages of a into one PNG.  Only pointers into *a and the
+ * sink live across libpng's longjmp. */
+static int write_raster(const struct raster *a, struct rg_buf *out, struct rg_errinfo *ei)
+{
+    struct png_sink sink = {out, 0, ""};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink, png_fail, png_warn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    int r = 0;
+
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        return rg_errinfo_set(ei, RG_ERENDER, "writing the PNG failed: out of memory");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        r = sink.err == RG_ETOOBIG ? RG_ETOOBIG : RG_ERENDER;
+        rg_errinfo_set(ei, r, "writing the PNG failed: %s", sink.err ? rg_strerror(sink.err) : sink.msg);
+        png_destroy_write_struct(&png, &info);
+        return r;
+    }
+    png_set_write_fn(png, &sink, png_write, png_flush);
+    png_set_IHDR(png, info, (png_uint_32)a->width,
+                 (png_uint_32)(a->page_h * (int)a->n + a->gap * (int)(a->n - 1)), 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, 1);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+    png_write_info(png, info);
+    for (size_t p = 0; p < a->n; p++) {
+        if (p < a->d->npages)
+            draw_raster_page(a->d, p, a->scale, a->ss, a->big, a->page);
+        put_rows(png, a->row, a->page);
+        for (int y = 0; p + 1 < a->n && y < a->gap; y++)
+            png_write_row(png, a->grey);
+    }
     png_write_end(png, info);
-out:
     png_destroy_write_struct(&png, &info);
-    rg_free(row);
-    return r;
+    return 0;
 }
 
 int render_png_write(const struct render_doc *d, int width, int gap, struct rg_buf *out,
                      int *ndrawn, struct rg_errinfo *ei)
 {
-    double scale = width / d->page_w;
-    int page_h = (int)ceil(d->page_h * scale);
-    size_t n = d->npages ? d->npages : 1;
-    cairo_surface_t *surf;
-    cairo_t *cr;
+    struct raster a = {.d = d, .width = width, .gap = gap};
     int r;
 
-    /* The pixel budget bounds the memory one preview takes, and cairo makes no image
-     * taller than RENDER_PNG_MAX_HEIGHT (at 600 pixels wide, 38 A4 pages): the pages past
-     * either are left out (the caller says how many there are). */
-    while (n > 1 &&
-           ((int64_t)width * ((int64_t)page_h * (int64_t)n + (int64_t)gap * (int64_t)(n - 1)) >
-                RENDER_PNG_MAX_PIXELS ||
-            (int64_t)page_h * (int64_t)n + (int64_t)gap * (int64_t)(n - 1) > RENDER_PNG_MAX_HEIGHT))
-        n--;
-    if ((int64_t)width * page_h > RENDER_PNG_MAX_PIXELS)
-        return rg_errinfo_set(ei, RG_ETOOBIG, "a page %d pixels wide is over the preview's %d pixels",
-                              width, RENDER_PNG_MAX_PIXELS);
-    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, page_h * (int)n + gap * (int)(n - 1));
-    cr = cairo_create(surf);
-    /* Between the pages: the grey of the preview pane behind them. */
-    cairo_set_source_rgb(cr, 0.93, 0.94, 0.95);
-    cairo_paint(cr);
+    a.scale = width / d->page_w;
+    a.page_h = (int)ceil(d->page_h * a.scale);
+    a.n = d->npages ? d->npages : 1;
     /* cairo 1.16's image backend puts every glyph at a whole pixel: at 1x, 8-point text
      * came out unevenly spaced ("Pyth on", "+96 6").  Below 1,200 pixels (a 1x screen)
      * each page is drawn twice as large and scaled down with a box filter, so glyphs land
      * within half a pixel of where the PDF has them (+5 ms at 600 pixels). */
-    int ss = width < 1200 ? 2 : 1;
-    cairo_surface_t *big = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width * ss, page_h * ss);
-    cairo_t *bcr = cairo_create(big);
-    for (size_t p = 0; p < n && p < d->npages; p++) {
-        cairo_save(bcr);
-        cairo_set_source_rgb(bcr, 1, 1, 1);
-        cairo_paint(bcr);
-        cairo_scale(bcr, scale * ss, scale * ss);
-        draw_page(bcr, NULL, d, p, NULL);
-        cairo_restore(bcr);
-        cairo_surface_flush(big);
-        cairo_save(cr);
-        cairo_translate(cr, 0, (double)p * (page_h + gap));
-        cairo_rectangle(cr, 0, 0, width, page_h);
-        cairo_clip(cr);
-        cairo_scale(cr, 1.0 / ss, 1.0 / ss);
-        cairo_set_source_surface(cr, big, 0, 0);
-        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
-        cairo_paint(cr);
-        cairo_restore(cr);
-    }
-    cairo_destroy(bcr);
-    cairo_surface_destroy(big);
-    cairo_destroy(cr);
-    cairo_surface_flush(surf);
-    if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
+    a.ss = width < 1200 ? 2 : 1;
+    /* The pixel budget bounds the size and time of one preview, and the height keeps the
+     * picture within what browsers and cairo handle (at 600 pixels wide, 38 A4 pages): the
+     * pages past either are left out (the caller says how many there are).  Memory is one
+     * page: each is drawn, scaled and written before the next. */
+    while (a.n > 1 &&
+           ((int64_t)width * ((int64_t)a.page_h * (int64_t)a.n + (int64_t)gap * (int64_t)(a.n - 1)) >
+                RENDER_PNG_MAX_PIXELS ||
+            (int64_t)a.page_h * (int64_t)a.n + (int64_t)gap * (int64_t)(a.n - 1) > RENDER_PNG_MAX_HEIGHT))
+        a.n--;
+    if ((int64_t)width * a.page_h > RENDER_PNG_MAX_PIXELS)
+        return rg_errinfo_set(ei, RG_ETOOBIG, "a page %d pixels wide is over the preview's %d pixels",
+                              width, RENDER_PNG_MAX_PIXELS);
+    a.page = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, a.page_h);
+    if (a.ss > 1)
+        a.big = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width * a.ss, a.page_h * a.ss);
+    a.row = rg_malloc((size_t)width * 3);
+    /* Between the pages: the grey of the preview pane behind them. */
+    a.grey = rg_malloc((size_t)width * 3);
+    for (int x = 0; x < width * 3; x += 3)
+        a.grey[x] = 0xed, a.grey[x + 1] = 0xf0, a.grey[x + 2] = 0xf2;
+    if (cairo_surface_status(a.page) != CAIRO_STATUS_SUCCESS ||
+        (a.big && cairo_surface_status(a.big) != CAIRO_STATUS_SUCCESS))
         r = rg_errinfo_set(ei, RG_ERENDER, "drawing the preview failed: %s",
-                           cairo_status_to_string(cairo_surface_status(surf)));
+                           cairo_status_to_string(cairo_surface_status(a.big ? a.big : a.page)));
     else
-        r = encode_png(surf, out, ei);
-    cairo_surface_destroy(surf);
+        r = write_raster(&a, out, ei);
+    rg_free(a.row);
+    rg_free(a.grey);
+    if (a.big)
+        cairo_surface_destroy(a.big);
+    cairo_surface_destroy(a.page);
     if (ndrawn)
-        *ndrawn = d->npages ? (int)n : 0;
+        *ndrawn = d->npages ? (int)a.n : 0;
     return r;
 }

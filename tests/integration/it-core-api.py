@@ -765,6 +765,92 @@ def test_preview_busy(db):
         t.eq(core.stop(), 0, "rg-core (preview_max=1) exits 0 on SIGTERM")
 
 
+def slow_draft(reps):
+    """A draft that takes the renderer seconds: one paragraph of mixed Latin and Hebrew
+    (alternating directions make pango's line breaking slow), reps * 4 bytes of JSON."""
+    return json.dumps({"data": {"basics": {"name": "Slow", "summary": "a\u05d0 " * reps}}, "width": 600},
+                      ensure_ascii=False).encode("utf-8")
+
+
+JSON_CT = {"Content-Type": "application/json"}
+
+
+def test_preview_async(db):
+    """Previews are drawn on a thread of their own: a long one holds no worker thread (other
+    requests on other connections answer at once), each user has at most two previews in
+    the queue, and one that waited preview_wait is answered 503 instead of drawn."""
+    core = Core(db.url, preview_wait="500ms")
+    try:
+        tok = core.user("slow@example.com")
+        other = core.user("slow-other@example.com")
+        out = {}
+
+        def post(tag, token, body):
+            t0 = time.time()
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            r = core.request("POST", V1 + "/preview", raw=raw, headers=JSON_CT, token=token, timeout=60)
+            out[tag] = (r, time.time() - t0)
+
+        slow = threading.Thread(target=post, args=("slow", tok, slow_draft(60000)))
+        slow.start()
+        time.sleep(0.4)  # the slow one is being drawn
+        worst = 0.0
+        for _ in range(12):  # new connections land on every worker thread
+            t0 = time.time()
+            r = core.request("GET", V1 + "/auth/me", token=other)
+            worst = max(worst, time.time() - t0)
+            t.eq(r.status, 200, "the API answers while a long preview is drawn")
+        t.check(worst < 0.5 and slow.is_alive(), f"no request waited for the long preview ({worst * 1000:.0f} ms at most)",
+                (worst, slow.is_alive()))
+        small = {"data": {"basics": {"name": "Quick"}}, "width": 200}
+        second = threading.Thread(target=post, args=("second", tok, small))
+        second.start()
+        time.sleep(0.1)
+        post("third", tok, small)  # the user has one drawing and one queued already
+        r, secs = out["third"]
+        t.check(r.status == 503 and err_code(r) == "preview_busy" and "previous previews" in r.json["error"]["message"]
+                and secs < 1, "a third preview of one user is refused at once", (r, secs))
+        slow.join()
+        second.join()
+        r, secs = out["slow"]
+        t.check(r.status == 200 and png_size(r.body) is not None and secs > 1, "the long preview is drawn", (r.status, secs))
+        r, secs = out["second"]
+        t.check(r.status == 503 and err_code(r) == "preview_busy", "a preview that waited past preview_wait (500 ms): 503",
+                (r, secs))
+        r = core.request("POST", V1 + "/preview", small, token=tok)
+        t.check(r.status == 200 and png_size(r.body) == (200, a4_px(200)), "previews go on after the long one", r)
+        big = core.request("POST", V1 + "/preview", raw=slow_draft(70000), headers=JSON_CT, token=tok)
+        t.check(big.status == 413 and err_code(big) == "body_too_large", "a draft over preview_max_body: 413", big)
+    finally:
+        t.eq(core.stop(), 0, "rg-core exits 0 on SIGTERM")
+
+
+def test_preview_shutdown(db):
+    """SIGTERM while a long preview is drawn: its request is answered 503 within the grace
+    period and rg-core exits 0 without waiting for the render."""
+    core = Core(db.url, preview_max_body="1MiB")
+    tok = core.user("slow-stop@example.com")
+    out = {}
+
+    def post():
+        try:
+            out["r"] = core.request("POST", V1 + "/preview", raw=slow_draft(200000), headers=JSON_CT, token=tok, timeout=60)
+        except OSError as e:
+            out["r"] = e
+
+    th = threading.Thread(target=post)
+    th.start()
+    time.sleep(0.8)
+    t0 = time.time()
+    code = core.stop()
+    secs = time.time() - t0
+    th.join()
+    r = out.get("r")
+    t.check(code == 0 and secs < 7, f"SIGTERM during a long preview: exit 0 in {secs:.1f} s", (code, secs))
+    t.check(getattr(r, "status", None) == 503 and err_code(r) == "preview_busy",
+            "the preview being drawn at shutdown is answered 503", r)
+
+
 def scripts_sample():
     """One assigned character from every stretch of 61 code points, all planes: every
     script, combining marks, RTL, CJK, emoji, astral planes, controls."""
@@ -943,6 +1029,8 @@ def main():
         test_nul(core)
         test_preview(core, db)
         test_preview_busy(db)
+        test_preview_async(db)
+        test_preview_shutdown(db)
         test_roundtrip(core)
         test_concurrent_registration(core)
         test_metrics(core)

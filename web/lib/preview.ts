@@ -74,7 +74,7 @@ export const LOCALES: { code: string; name: string }[] = [
   { code: "he", name: "עברית" },
 ];
 
-export type Picture = { ok: true; url: string; pages: number; drawn: number; width: number; height: number } | { ok: false; status: number; error: string };
+export type Picture = { ok: true; url: string; pages: number; drawn: number; width: number; height: number } | { ok: false; status: number; error: string; retryAfter?: number };
 
 /** A picture of `data` drawn by rg-core (POST /preview): an object URL of the PNG, already
  * decoded, `width` device pixels wide (the caller revokes the URL). */
@@ -89,7 +89,8 @@ export async function picture(data: unknown, options: PreviewOptions, width: num
   });
   if (!res.ok) {
     const e = await res.json().catch(() => null);
-    return { ok: false, status: res.status, error: e?.error?.message || `The preview could not be drawn (${res.status}).` };
+    const ra = Number(res.headers.get("Retry-After"));
+    return { ok: false, status: res.status, error: e?.error?.message || `The preview could not be drawn (${res.status}).`, retryAfter: ra > 0 ? ra : undefined };
   }
   const url = URL.createObjectURL(await res.blob());
   const img = new Image();
@@ -110,7 +111,7 @@ export const usePreview = create<PreviewState>((set, get) => {
   async function drawDraft(job: { data: unknown; seq: number }, epoch: number) {
     const options = { theme: get().theme, paper: get().paper, locale: get().locale };
     mark("draft.request", job.seq);
-    let retry = false;
+    let retry = 0;
     try {
       const pic = await picture(job.data, options, get().width || 600);
       if (epoch !== draftEpoch) {
@@ -118,7 +119,7 @@ export const usePreview = create<PreviewState>((set, get) => {
         return;
       }
       if (!pic.ok) {
-        if (pic.status === 503) retry = true; // preview_busy: try this draft again soon
+        if (pic.status === 503) retry = (pic.retryAfter ?? 1) * 1000; // preview_busy: again when the server says
         else set({ draftError: pic.error });
         return;
       }
@@ -137,7 +138,7 @@ export const usePreview = create<PreviewState>((set, get) => {
       draftBusy = false;
       if (retry && !draftNext && epoch === draftEpoch) {
         draftNext = job;
-        draftTimer = setTimeout(pump, 300);
+        draftTimer = setTimeout(pump, retry);
       } else if (draftNext) pump();
     }
   }
