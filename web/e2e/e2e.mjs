@@ -321,6 +321,8 @@ try {
   await tab2.getByLabel("Headline", { exact: true }).fill("Stale tab headline");
   await tab2.getByTestId("conflict").waitFor({ timeout: 15000 });
   check(true, "the stale tab shows the conflict");
+  await tab2.getByTestId("preview-status").filter({ hasText: "Not saved (conflict)" }).waitFor({ timeout: 15000 });
+  check(await tab2.getByRole("button", { name: /Download PDF/ }).isDisabled(), "in a conflict the status says not saved and Download is off");
   await snap(tab2, "tab2-conflict");
   const server = await page.evaluate(async (id) => (await (await fetch("/api/v1/resumes/" + id)).json()).data.basics.label, resumeId);
   check(server === "Principal Engineer", "the stale tab's edit did not overwrite the other", server);

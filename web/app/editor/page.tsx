@@ -291,7 +291,9 @@ function Editor({ store }: { store: EditorStore }) {
     return () => window.removeEventListener("beforeunload", h);
   }, [store]);
 
-  const upToDate = shown && shown.version === version && status !== "pending" && status !== "saving";
+  const upToDate = shown && shown.version === version && status === "saved";
+  // In a conflict the saved PDF is neither what is on screen nor what the other tab saved.
+  const canDownload = !!shown && status !== "conflict";
   const fileName = pdfFileName(title);
 
   return (
@@ -318,8 +320,14 @@ function Editor({ store }: { store: EditorStore }) {
           </div>
           <SaveIndicator store={store} />
           <EditorDialogs store={store} id={id} />
-          <Button size="sm" asChild={!!shown} disabled={!shown} aria-disabled={!upToDate || undefined}>
-            {shown ? (
+          <Button
+            size="sm"
+            asChild={canDownload}
+            disabled={!canDownload}
+            aria-disabled={!upToDate || undefined}
+            title={status === "conflict" ? "Resolve the conflict first: the PDF is of neither version" : upToDate ? undefined : `The PDF of version ${shown?.version ?? "…"}; newer edits follow when saved`}
+          >
+            {canDownload && shown ? (
               <a href={api.renderPdfUrl(shown.runId)} download={fileName} data-testid="download-pdf">
                 <Download aria-hidden="true" /> <span className="hidden sm:inline">Download PDF</span>
                 <span className="sr-only sm:hidden">Download PDF</span>
@@ -368,7 +376,7 @@ function Editor({ store }: { store: EditorStore }) {
               }}
             />
             <div className="min-h-0 flex-1">
-              <PreviewPane />
+              <PreviewPane editorStatus={status} />
             </div>
           </div>
         </aside>

@@ -28,7 +28,7 @@ const PHASE_VALUE: Record<string, number> = { idle: 0, queued: 25, running: 60, 
 /** The newest picture of the resume: the draft PNG (drawn by rg-core from the unsaved
  * document) or, when no draft is as new, the saved version's PDF drawn by pdf.js into
  * canvases off screen.  Either is swapped in whole when ready. */
-export function PreviewPane() {
+export function PreviewPane({ editorStatus = "saved" }: { editorStatus?: string }) {
   const { phase, error, shown, live, draft, draftError } = usePreview();
   const hostRef = React.useRef<HTMLDivElement>(null);
   const [width, setWidth] = React.useState(0);
@@ -92,7 +92,13 @@ export function PreviewPane() {
     <section aria-label="PDF preview" className="flex h-full flex-col gap-2">
       <div className="flex items-center gap-3 text-xs text-muted-foreground">
         <span role="status" aria-live="polite" data-testid="preview-status" data-phase={phase}>
-          {PHASE_TEXT[phase] ?? phase}
+          {phase === "done" && shown && editorStatus === "conflict"
+            ? `Not saved (conflict) · the PDF is of version ${shown.version}`
+            : phase === "done" && shown && (editorStatus === "pending" || editorStatus === "saving")
+              ? `Saving your edits · the PDF is of version ${shown.version}`
+              : phase === "done" && shown && editorStatus === "error"
+                ? `Not saved · the PDF is of version ${shown.version}`
+                : (PHASE_TEXT[phase] ?? phase)}
           {shownPages ? ` · ${shownPages} page${shownPages === 1 ? "" : "s"}` : ""}
         </span>
         <span className="ml-auto flex items-center gap-1" title={live ? "Live updates through the notification hub" : "Checking for updates by polling"}>
