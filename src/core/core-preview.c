@@ -170,6 +170,17 @@ void core_preview_quiesce(int64_t wait_ms)
         usleep(10000);
         pthread_mutex_lock(&qlock);
     }
+    /* Past the deadline nothing may stay suspended (MHD_stop_daemon aborts on one): the
+     * jobs still queued behind a long render are answered here too. */
+    while (qhead) {
+        struct job *j = qhead;
+        qhead = j->next;
+        reply_busy(j->req, "the service is shutting down");
+        core_req_resume(j->req);
+        njobs--;
+        job_free(j);
+    }
+    qtail = NULL;
     if (drawing && drawing->req) {
         reply_busy(drawing->req, "the service is shutting down");
         core_req_resume(drawing->req);

@@ -838,17 +838,32 @@ def test_preview_shutdown(db):
         except OSError as e:
             out["r"] = e
 
+    tok2 = core.user("slow-stop-2@example.com")
+
+    def post_small():
+        try:
+            out["q"] = core.request("POST", V1 + "/preview", {"data": {"basics": {"name": "Queued"}}}, token=tok2,
+                                    timeout=60)
+        except OSError as e:
+            out["q"] = e
+
     th = threading.Thread(target=post)
     th.start()
     time.sleep(0.8)
+    th2 = threading.Thread(target=post_small)  # queued behind the long one
+    th2.start()
+    time.sleep(0.3)
     t0 = time.time()
     code = core.stop()
     secs = time.time() - t0
     th.join()
-    r = out.get("r")
+    th2.join()
+    r, q = out.get("r"), out.get("q")
     t.check(code == 0 and secs < 7, f"SIGTERM during a long preview: exit 0 in {secs:.1f} s", (code, secs))
     t.check(getattr(r, "status", None) == 503 and err_code(r) == "preview_busy",
             "the preview being drawn at shutdown is answered 503", r)
+    t.check(getattr(q, "status", None) == 503 and err_code(q) == "preview_busy",
+            "a preview queued behind it is answered 503 too", q)
 
 
 def scripts_sample():
