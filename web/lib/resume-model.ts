@@ -343,3 +343,34 @@ export function changedFields(a: ResumeDoc, b: ResumeDoc, max = 8): string[] {
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (!known.has(k) && !same(a[k], b[k])) names.push(k);
   return names.length > max ? [...names.slice(0, max), `… and ${names.length - max} more`] : names;
 }
+
+/** The language a resume is written in, as the renderer guesses it when none is picked
+ * (src/render/render.c, guess_locale): `meta.locale`/`language`/`lang`/`x-lang` when it is
+ * one of `known`, else by the letters of the name, headline and summary (any kana → ja,
+ * any Hangul → ko, more Han than Latin → zh, likewise Arabic → ar, Hebrew → he, Cyrillic →
+ * ru), else "en".  The editor starts a resume that has no picks yet in that language, so
+ * an Arabic resume gets Arabic headings in the preview and the PDF from the start. */
+export function guessLocale(doc: ResumeDoc, known: readonly string[]): string {
+  const meta = (doc.meta ?? {}) as Record<string, unknown>;
+  for (const k of ["locale", "language", "lang", "x-lang"]) {
+    const v = meta[k];
+    if (typeof v === "string" && v) {
+      const tag = v.toLowerCase();
+      if (known.includes(tag)) return tag;
+      const primary = tag.split(/[-_]/)[0];
+      if (known.includes(primary)) return primary;
+    }
+  }
+  const basics = (doc.basics ?? {}) as Record<string, unknown>;
+  const text = ["name", "label", "summary"].map((k) => (typeof basics[k] === "string" ? (basics[k] as string) : "")).join(" ");
+  const count = (re: RegExp) => (text.match(re) ?? []).length;
+  const latin = count(/\p{Script=Latin}/gu);
+  let tag = "en";
+  if (count(/[\p{Script=Hiragana}\p{Script=Katakana}]/gu)) tag = "ja";
+  else if (count(/\p{Script=Hangul}/gu)) tag = "ko";
+  else if (count(/\p{Script=Han}/gu) > latin) tag = "zh";
+  else if (count(/\p{Script=Arabic}/gu) > latin) tag = "ar";
+  else if (count(/\p{Script=Hebrew}/gu) > latin) tag = "he";
+  else if (count(/\p{Script=Cyrillic}/gu) > latin) tag = "ru";
+  return known.includes(tag) ? tag : "en";
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addEntry, changedFields, getAt, importTitle, moveEntry, moveSection, pointerToKey, removeEntry, resumeSummary, sectionOrder, setAt, SECTION_KEYS } from "@/lib/resume-model";
+import { addEntry, changedFields, getAt, guessLocale, importTitle, moveEntry, moveSection, pointerToKey, removeEntry, resumeSummary, sectionOrder, setAt, SECTION_KEYS } from "@/lib/resume-model";
 
 describe("resume model", () => {
   it("sets nested values without touching unknown keys", () => {
@@ -73,5 +73,22 @@ describe("import titles, version summaries and differences", () => {
     expect(changedFields(a, b)).toEqual(["Headline", "Location · City", "Summary", "Work experience 1 · Position", "Skills (0 → 1 entries)", "x"]);
     expect(changedFields(a, a)).toEqual([]);
     expect(changedFields(a, b, 2)).toEqual(["Headline", "Location · City", "… and 4 more"]);
+  });
+});
+
+describe("guessLocale", () => {
+  const known = ["en", "de", "ja", "ko", "zh", "ar", "he", "ru", "pt"];
+  it("takes meta.locale or meta.language when it is known", () => {
+    expect(guessLocale({ meta: { locale: "de" } }, known)).toBe("de");
+    expect(guessLocale({ meta: { language: "pt-BR" } }, known)).toBe("pt");
+    expect(guessLocale({ meta: { locale: "xx" }, basics: { name: "Иван" } }, known)).toBe("ru");
+  });
+  it("reads the script of the name, headline and summary as the renderer does", () => {
+    expect(guessLocale({ basics: { name: "لينا حداد", label: "مهندسة" } }, known)).toBe("ar");
+    expect(guessLocale({ basics: { name: "田中 はるか" } }, known)).toBe("ja");
+    expect(guessLocale({ basics: { name: "王小明", summary: "Engineer" } }, known)).toBe("en"); // more Latin than Han
+    expect(guessLocale({ basics: { name: "王小明", label: "工程师" } }, known)).toBe("zh");
+    expect(guessLocale({ basics: { name: "Alex Example" } }, known)).toBe("en");
+    expect(guessLocale({}, known)).toBe("en");
   });
 });

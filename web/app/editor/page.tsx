@@ -15,6 +15,7 @@ import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import { api, ApiError, versionFromEtag, type Theme } from "@/lib/api";
 import { createEditorStore, type EditorStore } from "@/lib/editor-store";
+import { guessLocale } from "@/lib/resume-model";
 import { useIdleModule } from "@/lib/lazy";
 import { warmPdf } from "@/lib/pdf";
 import { LOCALES, usePreview } from "@/lib/preview";
@@ -76,6 +77,8 @@ function EditorLoader({ id }: { id: string }) {
           const r = await api.listRenders(id, 1).catch(() => null);
           const it = r?.data.items[0];
           if (it?.theme) usePreview.getState().setOptions({ theme: it.theme, paper: it.paper || "a4", locale: it.locale || "en" });
+          // Never rendered: headings in the language the resume is written in.
+          else usePreview.getState().setOptions({ locale: guessLocale(data.data, LOCALES.map((l) => l.code)) });
         }
         setState("ok");
         usePreview.getState().request(id, data.version);
