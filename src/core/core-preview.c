@@ -190,7 +190,7 @@ void core_preview_quiesce(int64_t wait_ms)
     pthread_mutex_unlock(&qlock);
 }
 
-void core_preview_done(void)
+int core_preview_done(void)
 {
     pthread_mutex_lock(&qlock);
     int busy = drawing != NULL, started = thread_started;
@@ -200,6 +200,7 @@ void core_preview_done(void)
         pthread_join(thread, NULL);
         renderer = rg_renderer_free(renderer);
     }
+    return started && busy;
 }
 
 /* A string member of body, or def when absent; NULL (after a 422) when not a string. */

@@ -129,9 +129,16 @@ int main(int argc, char **argv)
         pthread_join(purge, NULL);
     }
     core_themes_done();
-    core_preview_done();
+    int rendering = core_preview_done();
     RG_LOG(RG_LOG_INFO, RG_EVENT("core.stopped"));
     rc = 0;
+    if (rendering) {
+        /* The render thread is still in pango: exit()'s handlers would free what it is
+         * using (harfbuzz frees its language list at exit), so the process ends here. */
+        rg_log_flush();
+        fflush(NULL);
+        _exit(0);
+    }
 out:
     rg_cfg_done(core_cfg_opts, &cfg);
     rg_cfg_args_done(&args);

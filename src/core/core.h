@@ -299,7 +299,9 @@ int core_resumes_purge(void);
 void core_themes_init(void);
 /* POST /api/v1/preview (core-preview.c) and the renderer it makes on first use. */
 void core_h_preview(struct core_req *req);
-void core_preview_done(void);
+/* Joins the render thread and frees the renderer; 1 (and neither) when a render is still
+ * running, which exit() must then not race (see main). */
+int core_preview_done(void);
 /* Shutdown: queued previews are answered 503; the one being drawn gets wait_ms. */
 void core_preview_quiesce(int64_t wait_ms);
 void core_themes_done(void);
