@@ -17,8 +17,9 @@
  * (kept alive by the edge proxy) would otherwise wait for it.
  *
  * Limits: at most preview_max previews are queued or drawing (more get 503 preview_busy
- * with Retry-After at once), at most two of them one user's, and one that waited
- * preview_wait for the renderer is answered 503 instead of drawn.  On shutdown the
+ * with Retry-After at once), at most two of them one user's, and one that waits
+ * preview_wait for the renderer is answered 503 then (a small expiry thread watches the
+ * head of the queue while the render thread is inside a long draw).  On shutdown the
  * queued ones are answered 503, the one being drawn gets until half the grace period. */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,7 +55,8 @@ static struct job *qhead, *qtail; /* guarded by qlock, as are the fields below *
 static struct job *drawing;       /* the job being drawn */
 static int njobs;                 /* queued + drawing */
 static int stopping, thread_started;
-static pthread_t thread;
+static pthread_t thread, expirer;
+static pthread_cond_t econd; /* wakes the expirer: a job queued, or stopping (CLOCK_MONOTONIC) */
 static struct rg_renderer *renderer; /* the render thread's only */
 
 static void reply_busy(struct core_req *req, const char *why)
@@ -152,6 +154,37 @@ static void *render_main(void *arg)
     return NULL;
 }
 
+/* Answers 503 the jobs that waited preview_wait at the head of the queue while the render
+ * thread is inside a long draw (it checks only when it takes the next job).  The queue is
+ * in arrival order, so the head is always the first to expire. */
+static void *expire_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&qlock);
+    while (!stopping) {
+        if (!qhead) {
+            pthread_cond_wait(&econd, &qlock);
+            continue;
+        }
+        int64_t due = qhead->queued_ns + core_cfg->preview_wait_ms * 1000000;
+        if (core_now_ns() >= due) {
+            struct job *j = qhead;
+            qhead = j->next;
+            if (!qhead)
+                qtail = NULL;
+            reply_busy(j->req, "the preview renderer is busy; try again in a moment");
+            core_req_resume(j->req);
+            njobs--;
+            job_free(j);
+            continue;
+        }
+        struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
+        pthread_cond_timedwait(&econd, &qlock, &ts);
+    }
+    pthread_mutex_unlock(&qlock);
+    return NULL;
+}
+
 void core_preview_quiesce(int64_t wait_ms)
 {
     pthread_mutex_lock(&qlock);
@@ -162,6 +195,7 @@ void core_preview_quiesce(int64_t wait_ms)
     }
     stopping = 1;
     pthread_cond_broadcast(&qcond);
+    pthread_cond_broadcast(&econd);
     /* The queued ones are answered by the render thread as it drains the queue; the one
      * being drawn gets until wait_ms, then its request is answered here. */
     int64_t deadline = core_now_ns() + wait_ms * 1000000;
@@ -196,6 +230,8 @@ int core_preview_done(void)
     int busy = drawing != NULL, started = thread_started;
     pthread_mutex_unlock(&qlock);
     /* A render still running at exit is left to the exit (pango cannot be interrupted). */
+    if (started)
+        pthread_join(expirer, NULL);
     if (started && !busy) {
         pthread_join(thread, NULL);
         renderer = rg_renderer_free(renderer);
@@ -293,7 +329,16 @@ void core_h_preview(struct core_req *req)
         goto out;
     }
     if (!thread_started) {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* core_now_ns's clock */
+        pthread_cond_init(&econd, &ca);
+        pthread_condattr_destroy(&ca);
         int e = pthread_create(&thread, NULL, render_main, NULL);
+        if (!e && (e = pthread_create(&expirer, NULL, expire_main, NULL)) != 0) {
+            stopping = 1; /* the render thread, already running, ends */
+            pthread_cond_broadcast(&qcond);
+        }
         if (e) {
             pthread_mutex_unlock(&qlock);
             RG_LOG(RG_LOG_ERROR, RG_EVENT("preview.thread_failed"), RG_KV_STR("error", strerror(e)));
@@ -322,6 +367,7 @@ void core_h_preview(struct core_req *req)
     qtail = j;
     njobs++;
     pthread_cond_signal(&qcond);
+    pthread_cond_signal(&econd);
     pthread_mutex_unlock(&qlock);
 out:
     core_loaded_done(&l);
