@@ -116,6 +116,7 @@ run_preview() { # width
     echo "CPU ticks=$(( $(ticks) - t0 ))" >>"$WORK/$name.out"
 }
 run_preview 600
+sleep 1 # the previews wrk left in flight are answered (or skipped) before the next run
 run_preview 1200
 PREVIEW_RSS=$([ -n "$PID" ] && rss_kb "$PID" || echo "?")
 

@@ -494,6 +494,16 @@ void core_req_resume(struct core_req *req)
     MHD_resume_connection(req->conn);
 }
 
+int core_req_client_gone(const struct core_req *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char c;
+    /* A suspended connection is not polled by MHD: an orderly close shows as a 0-byte
+     * read (a pipelined next request as data, which is not "gone"). */
+    return ci && recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {

@@ -138,7 +138,12 @@ static void *render_main(void *arg)
         qhead = j->next;
         if (!qhead)
             qtail = NULL;
-        if (stopping || core_now_ns() - j->queued_ns > core_cfg->preview_wait_ms * 1000000) {
+        /* A client that left (the editor sent a newer draft, the tab closed) is not drawn for. */
+        int gone = core_req_client_gone(j->req);
+        if (gone || stopping || core_now_ns() - j->queued_ns > core_cfg->preview_wait_ms * 1000000) {
+            if (gone)
+                RG_LOG(RG_LOG_INFO, RG_EVENT("preview.skipped"), RG_KV_STR("req_id", j->req->id),
+                       RG_KV_STR("why", "client_gone"));
             reply_busy(j->req, stopping ? "the service is shutting down" : "the preview renderer is busy; try again in a moment");
             core_req_resume(j->req);
             njobs--;

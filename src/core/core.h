@@ -123,6 +123,8 @@ void core_reply_empty(struct core_req *req, unsigned status);
  * which req must not be touched.  The worker thread serves its other connections meanwhile. */
 void core_req_defer(struct core_req *req);
 void core_req_resume(struct core_req *req);
+/* 1 when the client of a deferred request has closed its connection (nothing to answer). */
+int core_req_client_gone(const struct core_req *req);
 /* {"error":{"code","message","field"?}}; field is a JSON pointer or NULL. */
 void core_reply_error(struct core_req *req, unsigned status, const char *code, const char *message,
                       const char *field);

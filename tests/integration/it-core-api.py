@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -840,6 +841,26 @@ def test_preview_shutdown(db):
             out["r"] = e
 
     tok2 = core.user("slow-stop-2@example.com")
+
+    # A client that leaves while its preview waits is not drawn for.
+    def post_slow2():
+        core.request("POST", V1 + "/preview", raw=slow_draft(30000), headers=JSON_CT, token=tok2, timeout=60)
+
+    slow2 = threading.Thread(target=post_slow2)
+    slow2.start()
+    time.sleep(0.3)
+    body = json.dumps({"data": {"basics": {"name": "Gone"}}}).encode()
+    s = socket.create_connection(("127.0.0.1", core.port))
+    s.sendall(b"POST /api/v1/preview HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok2.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.2)
+    s.close()
+    slow2.join()
+    deadline = time.time() + 5
+    while "client_gone" not in core.log_text() and time.time() < deadline:
+        time.sleep(0.05)
+    t.check("preview.skipped" in core.log_text() and "client_gone" in core.log_text(),
+            "a preview whose client left is skipped, not drawn")
 
     def post_small():
         try:
