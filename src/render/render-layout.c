@@ -1602,14 +1602,19 @@ int render_layout(struct rg_renderer *r, const json_t *doc, const struct render_
     c.text_color = t->c_text;
     c.lang = pango_language_from_string(loc->lang);
     {
-        /* The document's direction follows its own text (name, label, summary), falling
-         * back to the locale: an English resume with an Arabic project name stays LTR. */
+        /* The document's direction follows the bulk of its own text (the letters of name,
+         * label and summary), falling back to the locale when they have none: an English
+         * resume stays LTR with an Arabic project name, and also with an Arabic name (the
+         * first letter of the name decided before, which mirrored such a page). */
         const char *probe[] = {S(basics, "name"), S(basics, "label"), S(basics, "summary")};
-        PangoDirection dir = PANGO_DIRECTION_NEUTRAL;
-        for (size_t i = 0; i < RG_ARRAY_SIZE(probe) && dir == PANGO_DIRECTION_NEUTRAL; i++)
-            if (probe[i])
-                dir = base_dir(probe[i]);
-        c.rtl = dir == PANGO_DIRECTION_NEUTRAL ? loc->rtl : dir == PANGO_DIRECTION_RTL;
+        size_t nrtl = 0, nltr = 0;
+        for (size_t i = 0; i < RG_ARRAY_SIZE(probe); i++)
+            for (const char *p = probe[i]; p && *p; p = g_utf8_next_char(p)) {
+                FriBidiCharType bt = fribidi_get_bidi_type((FriBidiChar)g_utf8_get_char(p));
+                if (FRIBIDI_IS_LETTER(bt))
+                    *(FRIBIDI_IS_RTL(bt) ? &nrtl : &nltr) += 1;
+            }
+        c.rtl = nrtl + nltr == 0 ? loc->rtl : nrtl > nltr;
     }
     c.pc_ltr = mk_context(r, c.lang, PANGO_DIRECTION_LTR);
     c.pc_rtl = mk_context(r, c.lang, PANGO_DIRECTION_RTL);

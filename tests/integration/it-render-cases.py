@@ -289,6 +289,19 @@ def case05():
                 "extracted: %r" % C.context(lt, "Payments", 80), RAW_RTL_WHY)
         pf = sorted(set(PRES_FORMS.findall(C.pdftotext(pdf, "-raw"))))
         R.check("%s: no Arabic Presentation Forms" % tag, not pf, pf)
+        # An English resume of someone with an Arabic name stays LTR: the page follows the
+        # bulk of the text, not the first letter of the name.
+        arname = {"basics": {"name": "لينا حداد", "label": "Backend Engineer",
+                             "summary": "Designed payment systems for ten years."}}
+        pdf, rc, err = render_doc(arname, t, name="c05arname")
+        tag = "05 rtl english resume, arabic name [%s]" % t
+        if rendered_ok(tag, pdf, rc, err):
+            lines = [ln for ln in C.bbox(pdf)[0]["lines"] if "Designed" in ln["text"]]
+            if lo is not None:
+                R.check("%s: the English summary starts at the left margin (page not mirrored)" % tag,
+                        lines and abs(lines[0]["box"][0] - lo) <= 1.5, [(l["box"], l["text"][:30]) for l in lines])
+            else:
+                R.check("%s: the English summary is on the page" % tag, bool(lines), lines)
 
 
 # ---- 07 ---------------------------------------------------------------------------------
