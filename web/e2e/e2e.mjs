@@ -318,6 +318,9 @@ try {
   await tab2.getByLabel("Headline", { exact: true }).waitFor();
   await page.getByTestId("section-basics").getByLabel("Headline", { exact: true }).fill("Principal Engineer");
   await waitSaved(page);
+  await tab2.getByTestId("newer-version").waitFor({ timeout: 15000 });
+  check(true, "an idle tab is told that a newer version was saved elsewhere");
+  await snap(tab2, "tab2-newer-version");
   await tab2.getByLabel("Headline", { exact: true }).fill("Stale tab headline");
   await tab2.getByTestId("conflict").waitFor({ timeout: 15000 });
   check(true, "the stale tab shows the conflict");

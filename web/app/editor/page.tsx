@@ -18,6 +18,7 @@ import { createEditorStore, type EditorStore } from "@/lib/editor-store";
 import { guessLocale } from "@/lib/resume-model";
 import { useIdleModule } from "@/lib/lazy";
 import { warmPdf } from "@/lib/pdf";
+import { notifyClient } from "@/lib/notify";
 import { LOCALES, usePreview } from "@/lib/preview";
 import { cn, pdfFileName } from "@/lib/utils";
 
@@ -134,7 +135,7 @@ function ConflictBanner({ store }: { store: EditorStore }) {
     <Alert variant="destructive" className="mb-4" data-testid="conflict">
       <AlertTitle>This resume was changed in another tab or on another device</AlertTitle>
       <AlertDescription>
-        Your latest edits are still here and were not saved, and the other changes were not overwritten. Choose which version to keep.
+        Your latest edits are still here and were not saved, and the other changes were not overwritten. Choose which version to keep; Download PDF is off until you do, since the PDF holds neither.
         <div className="mt-3 flex flex-wrap gap-2">
           <Button
             size="sm"
@@ -169,6 +170,57 @@ function ConflictBanner({ store }: { store: EditorStore }) {
             }}
           >
             Keep mine (overwrite the other)
+          </Button>
+        </div>
+      </AlertDescription>
+    </Alert>
+  );
+}
+
+/** Another tab or device saved a newer version while this one sat idle: the hub tells of
+ * the render that save started (a run of this resume), and one GET says whether the
+ * server's version is newer than ours.  With unsaved edits here, the next save's 412
+ * shows the conflict instead. */
+function NewerVersionBanner({ store }: { store: EditorStore }) {
+  const id = useStore(store, (s) => s.id);
+  const [newer, setNewer] = React.useState<number | null>(null);
+  React.useEffect(() => {
+    const seen = new Set<string>();
+    const off = notifyClient().on((m) => {
+      // Runs of this tab's own saves are skipped (the version check would find nothing).
+      if (m.resume_id !== id || !m.run_id || seen.has(m.run_id) || m.run_id === usePreview.getState().runId) return;
+      seen.add(m.run_id);
+      void api
+        .getResume(id)
+        .then(({ data }) => {
+          const s = store.getState();
+          if (data.version > s.version && s.status === "saved") setNewer(data.version);
+        })
+        .catch(() => {});
+    });
+    return () => {
+      off();
+    };
+  }, [id, store]);
+  const version = useStore(store, (s) => s.version);
+  const status = useStore(store, (s) => s.status);
+  if (newer === null || newer <= version || status === "conflict") return null;
+  return (
+    <Alert className="mb-4" data-testid="newer-version">
+      <AlertTitle>A newer version was saved in another tab or on another device</AlertTitle>
+      <AlertDescription>
+        This page shows version {version}; version {newer} is the latest. Load it before editing here, or your next edit will conflict with it.
+        <div className="mt-3">
+          <Button
+            size="sm"
+            variant="outline"
+            onClick={async () => {
+              const { data } = await api.getResume(id);
+              store.getState().load(data);
+              setNewer(null);
+            }}
+          >
+            Load version {newer}
           </Button>
         </div>
       </AlertDescription>
@@ -318,7 +370,7 @@ function Editor({ store }: { store: EditorStore }) {
               dir="auto"
               title={title}
               onChange={(e) => store.getState().setTitle(e.target.value)}
-              className="h-8 max-w-xs truncate border-transparent bg-transparent px-1 font-semibold shadow-none hover:border-input"
+              className="h-8 max-w-xs truncate border-transparent bg-transparent px-1 text-left font-semibold shadow-none hover:border-input"
             />
           </div>
           <SaveIndicator store={store} />
@@ -327,8 +379,7 @@ function Editor({ store }: { store: EditorStore }) {
             size="sm"
             asChild={canDownload}
             disabled={!canDownload}
-            aria-disabled={!upToDate || undefined}
-            title={status === "conflict" ? "Resolve the conflict first: the PDF is of neither version" : upToDate ? undefined : `The PDF of version ${shown?.version ?? "…"}; newer edits follow when saved`}
+            title={status === "conflict" ? "Resolve the conflict first: the PDF is of neither version" : upToDate ? undefined : `The PDF of version ${shown?.version ?? "…"}, the last saved; your newest edits follow when saved`}
           >
             {canDownload && shown ? (
               <a href={api.renderPdfUrl(shown.runId)} download={fileName} data-testid="download-pdf">
@@ -362,6 +413,7 @@ function Editor({ store }: { store: EditorStore }) {
         <div className={cn("min-w-0 p-3 sm:p-6", view !== "edit" && "hidden lg:block")}>
           <h1 className="sr-only">Edit {title}</h1>
           <ConflictBanner store={store} />
+          <NewerVersionBanner store={store} />
           <div className="mx-auto grid max-w-3xl grid-cols-1 gap-4">
             <BasicsForm />
             <SectionsForm />

@@ -34,7 +34,7 @@ function VersionPreview({ id, version, current }: { id: string; version: number;
     let live = true;
     let url: string | null = null;
     const { theme, paper, locale } = usePreview.getState();
-    picture(data, { theme, paper, locale }, 160 * Math.min(window.devicePixelRatio || 1, 2))
+    picture(data, { theme, paper, locale }, 600 * Math.min(window.devicePixelRatio || 1, 2))
       .then((p) => {
         if (p.ok) url = p.url;
         if (live) setPic(p);
@@ -62,7 +62,12 @@ function VersionPreview({ id, version, current }: { id: string; version: number;
             Drawing the first page…
           </div>
         ) : pic.ok ? (
-          <DraftPages draft={pic} limit={1} label={`version ${version}`} />
+          <>
+            <DraftPages draft={pic} limit={1} label={`version ${version}`} />
+            <a href={pic.url} target="_blank" rel="noopener" className="mt-1 inline-block text-primary underline-offset-4 hover:underline">
+              Open larger<span className="sr-only"> (version {version}, all pages, in a new tab)</span>
+            </a>
+          </>
         ) : (
           <p className="text-muted-foreground">{pic.error}</p>
         )}

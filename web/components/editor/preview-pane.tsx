@@ -95,7 +95,7 @@ export function PreviewPane({ editorStatus = "saved" }: { editorStatus?: string 
           {phase === "done" && shown && editorStatus === "conflict"
             ? `Not saved (conflict) · the PDF is of version ${shown.version}`
             : phase === "done" && shown && (editorStatus === "pending" || editorStatus === "saving")
-              ? `Saving your edits · the PDF is of version ${shown.version}`
+              ? `Unsaved changes · the PDF is of version ${shown.version}`
               : phase === "done" && shown && editorStatus === "error"
                 ? `Not saved · the PDF is of version ${shown.version}`
                 : (PHASE_TEXT[phase] ?? phase)}
