@@ -71,6 +71,25 @@ static void job_free(struct job *j)
     rg_free(j);
 }
 
+/* Takes the head of the queue (qlock held, queue not empty). */
+static struct job *pop(void)
+{
+    struct job *j = qhead;
+    qhead = j->next;
+    if (!qhead)
+        qtail = NULL;
+    return j;
+}
+
+/* Answers a job that will not be drawn 503 and lets its connection go (qlock held). */
+static void refuse(struct job *j, const char *why)
+{
+    reply_busy(j->req, why);
+    core_req_resume(j->req);
+    njobs--;
+    job_free(j);
+}
+
 /* Draws j (without qlock: nothing else touches the renderer) and, if its request is still
  * waiting, answers and resumes it. */
 static void draw(struct job *j)
@@ -134,20 +153,14 @@ static void *render_main(void *arg)
             pthread_cond_wait(&qcond, &qlock);
         if (!qhead)
             break; /* stopping, nothing left */
-        struct job *j = qhead;
-        qhead = j->next;
-        if (!qhead)
-            qtail = NULL;
+        struct job *j = pop();
         /* A client that left (the editor sent a newer draft, the tab closed) is not drawn for. */
         int gone = core_req_client_gone(j->req);
         if (gone || stopping || core_now_ns() - j->queued_ns > core_cfg->preview_wait_ms * 1000000) {
             if (gone)
                 RG_LOG(RG_LOG_INFO, RG_EVENT("preview.skipped"), RG_KV_STR("req_id", j->req->id),
                        RG_KV_STR("why", "client_gone"));
-            reply_busy(j->req, stopping ? "the service is shutting down" : "the preview renderer is busy; try again in a moment");
-            core_req_resume(j->req);
-            njobs--;
-            job_free(j);
+            refuse(j, stopping ? "the service is shutting down" : "the preview renderer is busy; try again in a moment");
             continue;
         }
         drawing = j;
@@ -173,14 +186,7 @@ static void *expire_main(void *arg)
         }
         int64_t due = qhead->queued_ns + core_cfg->preview_wait_ms * 1000000;
         if (core_now_ns() >= due) {
-            struct job *j = qhead;
-            qhead = j->next;
-            if (!qhead)
-                qtail = NULL;
-            reply_busy(j->req, "the preview renderer is busy; try again in a moment");
-            core_req_resume(j->req);
-            njobs--;
-            job_free(j);
+            refuse(pop(), "the preview renderer is busy; try again in a moment");
             continue;
         }
         struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
@@ -193,12 +199,11 @@ static void *expire_main(void *arg)
 void core_preview_quiesce(int64_t wait_ms)
 {
     pthread_mutex_lock(&qlock);
+    stopping = 1;
     if (!thread_started) {
-        stopping = 1;
         pthread_mutex_unlock(&qlock);
         return;
     }
-    stopping = 1;
     pthread_cond_broadcast(&qcond);
     pthread_cond_broadcast(&econd);
     /* The queued ones are answered by the render thread as it drains the queue; the one
@@ -211,15 +216,8 @@ void core_preview_quiesce(int64_t wait_ms)
     }
     /* Past the deadline nothing may stay suspended (MHD_stop_daemon aborts on one): the
      * jobs still queued behind a long render are answered here too. */
-    while (qhead) {
-        struct job *j = qhead;
-        qhead = j->next;
-        reply_busy(j->req, "the service is shutting down");
-        core_req_resume(j->req);
-        njobs--;
-        job_free(j);
-    }
-    qtail = NULL;
+    while (qhead)
+        refuse(pop(), "the service is shutting down");
     if (drawing && drawing->req) {
         reply_busy(drawing->req, "the service is shutting down");
         core_req_resume(drawing->req);
