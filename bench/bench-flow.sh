@@ -9,8 +9,9 @@
 # end, and prints (bench/bench_flow.py): generations/s sustained with 2000 runs queued at
 # once; submit -> done latency p50/p99 at a fixed offered rate of 100/s (from the
 # database's own timestamps of the 'submitted' and 'done' history rows); the latency of a
-# repeat request (same version/theme/paper/locale: done from the render cache); PASS/MISS
-# against the targets.  Not a timed test.
+# repeat request (same version/theme/paper/locale: done from the render cache); the CPU
+# each part spent per generation in the sustained phase; PASS/MISS against the targets.
+# Not a timed test.
 #
 #   RG_BUILD_DIR  build tree (default build-flow; built when missing)
 set -euo pipefail
@@ -50,5 +51,6 @@ for _ in $(seq 100); do
     curl -fsS http://127.0.0.1:18184/healthz >/dev/null 2>&1 && curl -fsS http://127.0.0.1:18185/healthz >/dev/null 2>&1 && break
     sleep 0.1
 done
+export RG_BENCH_PIDS="rg-pdf=$PDF_PID rg-flow=$FLOW_PID PostgreSQL=$(head -1 "$RG_STACK_DIR/pg/data/postmaster.pid") RabbitMQ=$(cat "$RG_STACK_DIR/rabbitmq/rabbit.pid")"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 python3 "$ROOT/bench/bench_flow.py" "$RG_PG_URL" 18185 "$SAMPLES/${RG_BENCH_SAMPLE:-sample-resume.json}"

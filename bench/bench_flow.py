@@ -59,10 +59,25 @@ def make_resumes(n, tag):
     return out.split()
 
 
-def wait_done(ids_sql, timeout=600):
+# One psql session kept open for polling: a psql process and a PostgreSQL backend started
+# 20 times a second would be billed to the system being measured (about 2.5 ms of CPU per
+# generation here, half of it in PostgreSQL).
+poller = subprocess.Popen(["psql", "-tAq", "-v", "ON_ERROR_STOP=1", url], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, bufsize=1)
+
+
+def poll(q):
+    poller.stdin.write(q + ";\n")
+    poller.stdin.flush()
+    return poller.stdout.readline().strip()
+
+
+def wait_done(timeout=600):
+    """Until no run is queued or running (the phases run one after another, so these are
+    the phase's own); the partial lease index answers it without reading the table."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        left = int(sql(f"SELECT count(*) FROM workflow_runs WHERE id IN ({ids_sql}) AND state NOT IN ('done','failed')"))
+        left = int(poll("SELECT count(*) FROM workflow_runs WHERE state IN ('queued', 'running')"))
         if left == 0:
             return True
         time.sleep(0.05)
@@ -80,20 +95,87 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 
 
+# CPU per part: every process of a part's tree (its root and all living descendants),
+# user + system time including reaped children's (a PostgreSQL backend that exits is
+# counted in the postmaster's), from /proc.  RG_BENCH_PIDS: "name=pid name=pid ...".
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_tree():
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def tree_cpu(root, kids):
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in st[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            continue
+        todo.extend(kids.get(pid, []))
+    return total / TICK
+
+
+def machine_busy():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / TICK  # all but idle and iowait
+
+
+parts = [kv.split("=", 1) for kv in os.environ.get("RG_BENCH_PIDS", "").split()]
+parts = [(name, int(pid)) for name, pid in parts if pid.isdigit()]
+
+
+def cpu_snapshot():
+    kids = proc_tree()
+    snap = {name: tree_cpu(pid, kids) for name, pid in parts}
+    snap["machine"] = machine_busy()
+    return snap
+
+
 # warm-up: fonts, connections
 warm = make_resumes(20, "warm")
 sql("SELECT count(*) FROM (SELECT flow_render_submit(%d, id::uuid, 1, 'classic', 'a4', 'en', NULL, 5) "
     "FROM unnest(ARRAY[%s]) id) s" % (uid, ",".join(f"'{i}'" for i in warm)))
-wait_done("SELECT id FROM workflow_runs")
+wait_done()
 
 # 1. sustained: SUSTAINED runs submitted in one go; generations/s until the last is done
 ids = make_resumes(SUSTAINED, "sust")
-t0 = time.time()
 sql("CREATE TABLE IF NOT EXISTS bench_runs (tag text, run_id uuid)")
+# RG_BENCH_PGSS=1 (with RG_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"):
+# PostgreSQL's own time per statement in the sustained phase, printed at the end.
+PGSS = os.environ.get("RG_BENCH_PGSS") == "1"
+if PGSS:
+    sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    sql("SELECT pg_stat_statements_reset()")
+cpu0 = cpu_snapshot()
+t0 = time.time()
 sql("INSERT INTO bench_runs SELECT 'sust', (flow_render_submit(%d, id::uuid, 1, 'classic', 'a4', 'en', NULL, 5)).run_id "
     "FROM unnest(ARRAY[%s]) id" % (uid, ",".join(f"'{i}'" for i in ids)))
-ok = wait_done("SELECT run_id FROM bench_runs WHERE tag = 'sust'")
+ok = wait_done()
 elapsed = time.time() - t0
+cpu1 = cpu_snapshot()
+if PGSS:
+    pgss = subprocess.run(["psql", url, "-c",
+                           "SELECT calls, round((total_exec_time / %d)::numeric, 3) AS ms_per_gen, "
+                           "round((total_exec_time / calls)::numeric, 3) AS ms_per_call, "
+                           "round(wal_bytes / %d) AS wal_per_gen, "
+                           "left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS statement "
+                           "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
+                           % (SUSTAINED, SUSTAINED)], capture_output=True, text=True).stdout
+cpu_ms = {k: (cpu1[k] - cpu0[k]) * 1000 / SUSTAINED for k in cpu0}
 failed = int(sql("SELECT count(*) FROM workflow_runs WHERE state = 'failed'"))
 gps = SUSTAINED / elapsed
 
@@ -111,7 +193,7 @@ def offered_rate(rate, tag):
     p.stdin.close()
     p.wait()
     achieved = len(ids) / (time.time() - t0)
-    wait_done(f"SELECT run_id FROM bench_runs WHERE tag = '{tag}'")
+    wait_done()
     return ids, achieved, latencies(f"SELECT run_id FROM bench_runs WHERE tag = '{tag}'")
 
 
@@ -135,7 +217,16 @@ print(f"| submit -> done p99 at {RATE}/s | {pct(lat, 99):.1f} ms | <= 150 ms |")
 print(f"| submit -> done p50 / p99 at {half}/s (60% of sustained; {offered_half:.0f}/s achieved) | {pct(lat_half, 50):.1f} / {pct(lat_half, 99):.1f} ms | - |")
 print(f"| repeat request (cache hit), p50 / p99 of {len(times)} | {pct(times, 50):.2f} / {pct(times, 99):.2f} ms | <= 5 ms |")
 print(f"| failed runs | {failed} | 0 |")
+if parts:
+    named = sum(v for k, v in cpu_ms.items() if k != "machine")
+    shares = ", ".join(f"{k} {v:.2f}" for k, v in cpu_ms.items() if k != "machine")
+    print(f"| CPU ms per generation, sustained phase | {shares}; the rest of the machine "
+          f"{cpu_ms['machine'] - named:.2f}; all {cpu_ms['machine']:.2f} "
+          f"(= {os.cpu_count() * 1000 / cpu_ms['machine']:.0f}/s on {os.cpu_count()} cores) | - |")
 print()
+if PGSS:
+    print("PostgreSQL statements in the sustained phase (pg_stat_statements):")
+    print(pgss)
 print(("PASS" if gps >= 150 else "MISS") + f" sustained {gps:.0f}/s (target 150/s)")
 print(("PASS" if pct(lat, 50) <= 30 else "MISS") + f" p50 {pct(lat, 50):.1f} ms (target 30 ms)")
 print(("PASS" if pct(lat, 99) <= 150 else "MISS") + f" p99 {pct(lat, 99):.1f} ms (target 150 ms)")

@@ -78,8 +78,14 @@ static enum apply apply(struct consumer *c, const char *body, size_t len)
                        "(SELECT extract(epoch FROM now() - created_at) FROM workflow_runs WHERE id = $1::uuid)",
                        8, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         snprintf(c->err, sizeof c->err, "%s", PQerrorMessage(c->pg));
         (void)flow_pg_cmd(c->pg, "ROLLBACK", c->err + 256, 256);
+        /* A value PostgreSQL refuses (class 22: a \u0000 in the output's JSON, a
+         * "retryable" that is no boolean) is the message's fault, not the database's:
+         * retried, it would hold the consumer for ever.  It is dead-lettered instead. */
+        if (state && !strncmp(state, "22", 2) && PQstatus(c->pg) == CONNECTION_OK)
+            a = APPLY_MALFORMED;
         goto out;
     }
     flow_crash_point("result_before_commit");

@@ -343,18 +343,29 @@ def test_e2e(ck):
         ck.eq(e.vh.publish("rg.results", "result", '{"ok":true}'), 0, "garbage result published")
         ck.eq(e.vh.publish("rg.results", "result", '{"run_id":"00000000-0000-0000-0000-00000000dead","attempt":1,"ok":false,"error":{"code":"x"}}'),
               0, "result of an unknown run published")
+        # a well-formed result that PostgreSQL refuses ("retryable" that is no boolean, for a
+        # running run): retried, it would hold the result consumer for ever
+        held = e.db.sql("INSERT INTO workflow_runs (kind, user_id, resume_id, state, input, lease_until) "
+                        "SELECT kind, user_id, resume_id, 'running', input, now() + interval '1 hour' "
+                        "FROM workflow_runs LIMIT 1 RETURNING id").split()[0]
+        ck.eq(e.vh.publish("rg.results", "result", '{"run_id":"%s","attempt":1,"ok":false,'
+                           '"error":{"code":"x","message":"m","retryable":"maybe"}}' % held),
+              0, "result PostgreSQL refuses published")
         deadline = time.time() + 10
-        while time.time() < deadline and e.vh.depth("rg.dead") < 3:
+        while time.time() < deadline and e.vh.depth("rg.dead") < 4:
             time.sleep(0.1)
-        ck.eq(e.vh.depth("rg.dead"), 3, "three malformed messages in rg.dead")
+        ck.eq(e.vh.depth("rg.dead"), 4, "four malformed messages in rg.dead")
+        ck.eq(e.db.sql(f"SELECT state FROM workflow_runs WHERE id = '{held}'"), "running",
+              "the refused result changed nothing")
+        e.db.sql(f"DELETE FROM workflow_runs WHERE id = '{held}'")
         ck.eq(metric(pdf.port, "rg_pdf_dead_letters_total"), 2.0, "rg-pdf counted two dead letters")
         time.sleep(2.5)  # the gauges refresh every 2 s
-        ck.eq(metric(flow.port, "rg_flow_dead_letters_total"), 1.0, "rg-flow counted one dead letter")
+        ck.eq(metric(flow.port, "rg_flow_dead_letters_total"), 2.0, "rg-flow counted two dead letters")
         ck.eq(metric(flow.port, 'rg_flow_results_total{outcome="unknown"}'), 1.0, "a result for no run is ignored, counted")
         ck.check(pdf.alive() and flow.alive(), "malformed messages crash nothing")
         ck.eq(metric(pdf.port, "rg_pdf_children_restarted_total"), 0.0, "no render process died")
         st, text = http_get(flow.port, "/metrics")
-        for m in ['rg_flow_queue_depth{queue="rg.dead"} 3', 'rg_flow_runs{state="failed"} 2', "rg_flow_run_seconds_count"]:
+        for m in ['rg_flow_queue_depth{queue="rg.dead"} 4', 'rg_flow_runs{state="failed"} 2', "rg_flow_run_seconds_count"]:
             ck.check(m in text, f"flow metric {m}", text[-400:])
 
         # SIGTERM with tasks in flight: finished or returned, none lost
