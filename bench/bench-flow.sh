@@ -22,6 +22,7 @@ export RG_STACK_DIR=$ROOT/var/bench-flow RG_PG_PORT=15434 RG_AMQP_PORT=15682 RG_
 export RG_PG_FSYNC=on
 SAMPLES=$ROOT/../shared/bench
 [ -f "$SAMPLES/sample-resume.json" ] || die "no $SAMPLES/sample-resume.json"
+ensure_pkgs $PKGS_BUILD $PKGS_FONTS $PKGS_CORE $PKGS_FLOW
 build_tree "$BUILD_DIR" --buildtype=release # up to date: a no-op
 
 FLOW_PID="" PDF_PID=""

@@ -35,7 +35,7 @@ export RG_NOTIFY_PORT=17115 RG_NOTIFY_METRICS_PORT=17116
 # Accounts are only the way to real sessions here: a cheap password hash, no sign-up limit.
 export RG_CORE_ARGON2_MEMORY=1MiB RG_CORE_ARGON2_ITERATIONS=1 RG_CORE_REGISTER_IP_MAX=1000000
 export RG_LOG_LEVEL=warn
-ensure_pkgs $PKGS_CORE $PKGS_FLOW $PKGS_NOTIFY
+ensure_pkgs $PKGS_BUILD $PKGS_FONTS $PKGS_CORE $PKGS_FLOW $PKGS_NOTIFY
 [ -x "$ROOT/$BUILD_DIR/bench/bench-notify" ] || build_tree "$BUILD_DIR" -Dbuildtype=release
 # CONNS sockets on each side: the open-file limit as far as the hard limit allows; the
 # stack's daemons inherit it.

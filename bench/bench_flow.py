@@ -23,7 +23,8 @@ REPEATS = 200        # cache-hit requests
 
 
 def sql(q):
-    return subprocess.run(["psql", "-tAq", "-v", "ON_ERROR_STOP=1", url, "-c", q],
+    # On stdin, not in -c: a submit of thousands of runs is longer than one argument may be.
+    return subprocess.run(["psql", "-tAq", "-v", "ON_ERROR_STOP=1", url], input=q + ";\n",
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -138,6 +139,22 @@ parts = [kv.split("=", 1) for kv in os.environ.get("RG_BENCH_PIDS", "").split()]
 parts = [(name, int(pid)) for name, pid in parts if pid.isdigit()]
 
 
+def pdf_steps():
+    """rg-pdf's wall time per step so far (sum, count of each histogram), from /metrics."""
+    import urllib.request
+    out = {}
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{pdf_port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        for step in ("render", "task", "store", "result_publish", "idle"):
+            for kind in ("sum", "count"):
+                if line.startswith(f"rg_pdf_{step}_seconds_{kind} "):
+                    out.setdefault(step, {})[kind] = float(line.split()[1])
+    return out
+
+
 def cpu_snapshot():
     kids = proc_tree()
     snap = {name: tree_cpu(pid, kids) for name, pid in parts}
@@ -161,12 +178,20 @@ if PGSS:
     sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     sql("SELECT pg_stat_statements_reset()")
 cpu0 = cpu_snapshot()
+steps0 = pdf_steps()
 t0 = time.time()
 sql("INSERT INTO bench_runs SELECT 'sust', (flow_render_submit(%d, id::uuid, 1, 'classic', 'a4', 'en', NULL, 5)).run_id "
     "FROM unnest(ARRAY[%s]) id" % (uid, ",".join(f"'{i}'" for i in ids)))
 ok = wait_done()
 elapsed = time.time() - t0
 cpu1 = cpu_snapshot()
+steps1 = pdf_steps()
+# Where each render process's wall time went, per task: the steps in sequence
+# (render, store inside task; then the result's publish + confirm + ack; then the wait for the
+# next delivery).
+step_ms = {k: (steps1[k]["sum"] - steps0.get(k, {}).get("sum", 0)) * 1000 /
+           max(1, steps1[k]["count"] - steps0.get(k, {}).get("count", 0))
+           for k in steps1 if "sum" in steps1[k] and "count" in steps1[k]}
 if PGSS:
     pgss = subprocess.run(["psql", url, "-c",
                            "SELECT calls, round((total_exec_time / %d)::numeric, 3) AS ms_per_gen, "
@@ -223,6 +248,12 @@ if parts:
     print(f"| CPU ms per generation, sustained phase | {shares}; the rest of the machine "
           f"{cpu_ms['machine'] - named:.2f}; all {cpu_ms['machine']:.2f} "
           f"(= {os.cpu_count() * 1000 / cpu_ms['machine']:.0f}/s on {os.cpu_count()} cores) | - |")
+if step_ms:
+    print("| rg-pdf wall ms per task, sustained phase | render %.2f, store %.2f, other %.2f, "
+          "result publish + confirm + ack %.2f, waiting for the next task %.2f | - |"
+          % (step_ms.get("render", 0), step_ms.get("store", 0),
+             step_ms.get("task", 0) - step_ms.get("render", 0) - step_ms.get("store", 0),
+             step_ms.get("result_publish", 0), step_ms.get("idle", 0)))
 print()
 if PGSS:
     print("PostgreSQL statements in the sustained phase (pg_stat_statements):")

@@ -31,6 +31,8 @@ const struct rg_cfg_opt flow_cfg_opts[] = {
               "how often timed-out steps are looked for"),
     RG_CFG_INT("relay_batch", struct flow_config, relay_batch, "200", 1, 10000, 0,
                "outbox rows published per transaction"),
+    RG_CFG_INT("outbox_vacuum", struct flow_config, outbox_vacuum, "2000", 0, 100000000, 0,
+               "VACUUM the outbox after this many rows were relayed (0: leave it to autovacuum)"),
     RG_CFG_INT("prefetch", struct flow_config, prefetch, "64", 1, 10000, 0,
                "unacked results per replica"),
     RG_CFG_MS("amqp_timeout", struct flow_config, amqp_timeout, "5s", 100, 600000, 0,

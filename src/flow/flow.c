@@ -67,6 +67,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "rg_flow_queue_depth{queue=\"rg.render\"} %lld\nrg_flow_queue_depth{queue=\"rg.results\"} %lld\n"
         "rg_flow_queue_depth{queue=\"rg.dead\"} %lld\n"
         "# TYPE rg_flow_outbox_backlog gauge\nrg_flow_outbox_backlog %lld\n"
+        "# TYPE rg_flow_outbox_vacuums_total counter\nrg_flow_outbox_vacuums_total %llu\n"
         "# TYPE rg_flow_runs gauge\n"
         "rg_flow_runs{state=\"queued\"} %lld\nrg_flow_runs{state=\"running\"} %lld\n"
         "rg_flow_runs{state=\"done\"} %lld\nrg_flow_runs{state=\"failed\"} %lld\n"
@@ -75,7 +76,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         L(results_done), L(results_retry), L(results_failed), L(results_duplicate),
         L(results_stale), L(results_unknown), L(results_malformed), L(results_retry) + L(reaped),
         L(results_malformed), L(reaped), L(pg_reconnects), L(amqp_reconnects), G(depth_render),
-        G(depth_results), G(depth_dead), G(outbox_backlog), G(runs_queued), G(runs_running),
+        G(depth_results), G(depth_dead), G(outbox_backlog), L(outbox_vacuums), G(runs_queued), G(runs_running),
         G(runs_done), G(runs_failed));
 #undef L
 #undef G

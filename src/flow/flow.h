@@ -22,6 +22,7 @@ struct flow_config {
     int64_t step_timeout;  /* ms: a dispatched step must report within this */
     int64_t reap_interval; /* ms */
     int64_t relay_batch;
+    int64_t outbox_vacuum; /* rows relayed between VACUUMs of the outbox; 0 = autovacuum only */
     int64_t prefetch;      /* results in flight per replica */
     int64_t amqp_timeout;  /* ms */
     int64_t pg_timeout;    /* ms: connect timeout and statement_timeout */
@@ -40,7 +41,7 @@ struct flow_stats {
     uint64_t published, published_notify_unrouted, publish_failures, dispatched;
     uint64_t results_done, results_retry, results_failed, results_duplicate, results_stale,
         results_unknown, results_malformed;
-    uint64_t reaped, pg_reconnects, amqp_reconnects;
+    uint64_t reaped, pg_reconnects, amqp_reconnects, outbox_vacuums;
     int64_t depth_render, depth_results, depth_dead, outbox_backlog;
     int64_t runs_queued, runs_running, runs_done, runs_failed;
     uint64_t relay_ok, results_ok; /* 1 while the loop is connected */

@@ -113,10 +113,12 @@ int rg_hist_write(struct rg_buf *b, const char *name, const char *labels, const 
     if (r == 0)
         r = rg_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, lab, sep,
                           (unsigned long long)count);
+    /* No labels: no braces (`name_sum{}` parses, but nothing else prints it so). */
+    const char *open = *lab ? "{" : "", *close = *lab ? "}" : "";
     if (r == 0)
-        r = rg_buf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, lab,
-                          (double)__atomic_load_n(&h->sum_us, __ATOMIC_RELAXED) / 1e6, name, lab,
-                          (unsigned long long)count);
+        r = rg_buf_printf(b, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", name, open, lab, close,
+                          (double)__atomic_load_n(&h->sum_us, __ATOMIC_RELAXED) / 1e6, name,
+                          open, lab, close, (unsigned long long)count);
     return r;
 }
 

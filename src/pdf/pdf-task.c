@@ -11,19 +11,11 @@
  * so a worker that does not know it is an older worker during a rolling deploy. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "pdf.h"
 #include "rg/json.h"
 #include "rg/log.h"
 #include "rg/mem.h"
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 json_t *pdf_error_result(const char *run_id, int64_t attempt, const char *code,
                          const char *message, int retryable)
@@ -63,7 +55,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
     struct rg_buf pdf;
     char *text = NULL;
     char sha[65], key[80];
-    int64_t t0 = mono_us(), t1;
+    int64_t t0 = pdf_mono_us(), t1;
     enum pdf_outcome outcome = PDF_FAILED;
     int r, retryable;
 
@@ -100,7 +92,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
         };
         r = rg_render_pdf(ctx->renderer, doc, &opts, &pdf, &diags, &ei);
     }
-    t1 = mono_us();
+    t1 = pdf_mono_us();
     rg_hist_observe(&ctx->stats->render, t1 - t0);
     if (r < 0) {
         const char *code = code_of(r, &retryable);
@@ -108,6 +100,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
         goto done;
     }
 
+    int64_t ts = pdf_mono_us();
     rg_sha256_hex(pdf.ptr, pdf.len, sha);
     snprintf(key, sizeof key, "pdf/%s.pdf", sha);
     r = rg_storage_exists(ctx->storage, key, &ei);
@@ -115,6 +108,7 @@ enum pdf_outcome pdf_task_run(struct pdf_ctx *ctx, const char *body, size_t len,
         r = rg_storage_put(ctx->storage, key, pdf.ptr, pdf.len, "application/pdf", &ei);
     else if (r == 1)
         PDF_STAT_ADD(ctx->stats, store_skipped, 1);
+    rg_hist_observe(&ctx->stats->store, pdf_mono_us() - ts);
     if (r < 0) {
         result = pdf_error_result(run_id, attempt, "storage_failed", ei.msg[0] ? ei.msg : rg_strerror(r), 1);
         goto done;
@@ -129,7 +123,7 @@ done:
     if (outcome == PDF_OK)
         RG_LOG(RG_LOG_INFO, RG_EVENT("pdf.rendered"), RG_KV_STR("run_id", run_id),
                RG_KV_I64("attempt", attempt), RG_KV_STR("key", key), RG_KV_I64("bytes", pdf.len),
-               RG_KV_I64("ms", (mono_us() - t0) / 1000));
+               RG_KV_I64("ms", (pdf_mono_us() - t0) / 1000));
     else
         RG_LOG(RG_LOG_WARN, RG_EVENT("pdf.task_failed"), RG_KV_STR("run_id", run_id),
                RG_KV_I64("attempt", attempt),
@@ -140,7 +134,7 @@ done:
     *ret_result = result;
     result = NULL;
 out:
-    rg_hist_observe(&ctx->stats->task, mono_us() - t0);
+    rg_hist_observe(&ctx->stats->task, pdf_mono_us() - t0);
     json_decref(result);
     json_decref(doc);
     json_decref(task);

@@ -93,6 +93,7 @@ int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int s
     struct conns c = {0};
     struct rg_errinfo ei = {0};
     int backoff = 100, rc = 1;
+    int64_t idle_since = 0; /* end of the last task; 0 after a reconnect or an empty poll */
 
     ctx.renderer = rg_renderer_new(cfg->data_dir, &ei);
     if (!ctx.renderer) {
@@ -122,10 +123,15 @@ int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int s
             PDF_STAT_ADD(stats, amqp_reconnects, 1);
             __atomic_store_n(&stats->slot_ready[slot], 1, __ATOMIC_RELAXED);
             backoff = 100;
+            idle_since = 0;
         }
         r = rg_amqp_next(c.in, 500, &d, &ei);
-        if (r == 0)
+        if (r == 0) {
+            idle_since = 0; /* no work, not a slow broker: not counted as idle */
             continue;
+        }
+        if (r != RG_EAMQP && idle_since)
+            rg_hist_observe(&stats->idle, pdf_mono_us() - idle_since);
         if (r == RG_EAMQP) {
             RG_LOG(RG_LOG_WARN, RG_EVENT("pdf.amqp_lost"), RG_KV_STR("msg", ei.msg));
             __atomic_store_n(&stats->slot_ready[slot], 0, __ATOMIC_RELAXED);
@@ -163,6 +169,7 @@ int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int s
         snprintf(mid, sizeof mid, "%s:%lld:result", run_id, (long long)attempt);
         struct rg_amqp_msg m = {RG_AMQP_EX_RESULTS, RG_AMQP_RK_RESULT, mid, text, strlen(text), attempt, 0};
         int status = 0;
+        int64_t tp = pdf_mono_us();
         r = rg_amqp_publish(c.out, &m, 1, &status, (int)cfg->amqp_timeout, &ei);
         if (r < 0 || status != 0) {
             /* Not confirmed, or unroutable (rg.results missing): give the task back so
@@ -179,6 +186,8 @@ int pdf_worker_main(const struct pdf_config *cfg, struct pdf_stats *stats, int s
             conns_close(&c); /* redelivered: the duplicate result is ignored by rg-flow */
             goto next;
         }
+        idle_since = pdf_mono_us();
+        rg_hist_observe(&stats->publish, idle_since - tp);
         PDF_STAT_ADD(stats, tasks_ok, o == PDF_OK);
         PDF_STAT_ADD(stats, tasks_failed, o == PDF_FAILED);
     next:

@@ -119,6 +119,18 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         r = rg_buf_puts(b, "# TYPE rg_pdf_task_seconds histogram\n");
     if (r == 0)
         r = rg_hist_write(b, "rg_pdf_task_seconds", NULL, &st->task);
+    if (r == 0)
+        r = rg_buf_puts(b, "# TYPE rg_pdf_store_seconds histogram\n");
+    if (r == 0)
+        r = rg_hist_write(b, "rg_pdf_store_seconds", NULL, &st->store);
+    if (r == 0)
+        r = rg_buf_puts(b, "# TYPE rg_pdf_result_publish_seconds histogram\n");
+    if (r == 0)
+        r = rg_hist_write(b, "rg_pdf_result_publish_seconds", NULL, &st->publish);
+    if (r == 0)
+        r = rg_buf_puts(b, "# TYPE rg_pdf_idle_seconds histogram\n");
+    if (r == 0)
+        r = rg_hist_write(b, "rg_pdf_idle_seconds", NULL, &st->idle);
     return r == 0 ? 200 : 500;
 }
 

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rg/buf.h"
 #include "rg/cfg.h"
@@ -40,7 +41,11 @@ void pdf_config_done(struct pdf_config *cfg);
 struct pdf_stats {
     uint64_t tasks_ok, tasks_failed, tasks_malformed, stored, store_skipped, publish_errors;
     uint64_t amqp_reconnects, children_restarted, busy;
-    struct rg_hist render, task;
+    /* Wall time of each step of a task: render (load + layout + PDF), task (render and
+     * store), store (exists + put), publish (result publish, its confirm and the ack),
+     * idle (from one task's ack to the next delivery, when that came within one poll:
+     * the broker's hand-over time under load, not time without work). */
+    struct rg_hist render, task, store, publish, idle;
     /* 1 while render process i is connected; the supervisor clears it when i dies (a
      * killed process cannot). */
     uint32_t slot_ready[PDF_MAX_SLOTS];
@@ -61,6 +66,13 @@ struct pdf_stats {
 void pdf_crash_note(struct pdf_stats *st, const char *message_id);
 /* How many children died holding message_id. */
 uint32_t pdf_crash_count(const struct pdf_stats *st, const char *message_id);
+
+static inline int64_t pdf_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 #define PDF_STAT_ADD(st, field, n) __atomic_add_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
 

@@ -160,7 +160,10 @@ class Env:
         base = dict(os.environ, RG_PG_URL=self.db.url, RG_AMQP_URL=self.vh.url,
                     RG_STORAGE="fs://" + self.storage, RG_LOG_LEVEL="info")
         self.flow_env = dict(dict(base, RG_FLOW_RETRY_BASE="100ms", RG_FLOW_RETRY_MAX="800ms",
-                                  RG_FLOW_STEP_TIMEOUT="8s", RG_FLOW_REAP_INTERVAL="200ms"),
+                                  RG_FLOW_STEP_TIMEOUT="8s", RG_FLOW_REAP_INTERVAL="200ms",
+                                  # the relay's own VACUUM of the outbox, often: it then runs
+                                  # amid every fault of the fault tests too
+                                  RG_FLOW_OUTBOX_VACUUM="50"),
                              **(flow_extra or {}))
         self.pdf_env = dict(base, RG_PDF_SLOTS="2", RG_PDF_STOP_GRACE="20s")
         self.daemons = []
@@ -288,6 +291,12 @@ def test_e2e(ck):
               "the payload is the WebSocket message of docs/notify.md")
         ck.eq(int(e.db.sql("SELECT count(*) FROM outbox WHERE exchange='rg.notify' AND published_at IS NULL")), 0,
               "notifications relayed to rg.notify")
+        # 40 runs are 160 outbox rows (task, queued, progress, done): the relay vacuumed the
+        # outbox after every 50 (at least twice, however the batches fell)
+        ck.check((metric(flow.port, "rg_flow_outbox_vacuums_total") or 0) >= 2, "the relay vacuums the outbox",
+                 metric(flow.port, "rg_flow_outbox_vacuums_total"))
+        for step in ("render", "store", "result_publish", "idle"):
+            ck.check((metric(pdf.port, f"rg_pdf_{step}_seconds_count") or 0) > 0, f"rg-pdf times its {step} step")
 
         # the same version/theme/paper/locale again: done at once from the cache, no render
         rendered = metric(pdf.port, 'rg_pdf_tasks_total{outcome="ok"}')

@@ -344,7 +344,7 @@ async def live(ck):
         await a1.send('{"type":"ping"}')
         ck.eq((await recv(a1) or {}).get("type"), "pong", "ping is answered with pong")
         ck.check((hub.metric("rg_notify_messages_out_total") or 0) >= 6, "messages_out counted")
-        ck.check((hub.metric("rg_notify_delivery_seconds_count{}") or 0) >= 6, "delivery latency observed")
+        ck.check((hub.metric("rg_notify_delivery_seconds_count") or 0) >= 6, "delivery latency observed")
         ck.eq(hub.metric("rg_notify_connections"), 3, "connections gauge")
         for ws in (a1, a2, b1):
             await ws.close()
