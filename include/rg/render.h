@@ -64,6 +64,13 @@ enum {
 int rg_resume_load(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
                    struct rg_diags *diags, struct rg_errinfo *ei);
 
+/* rg_resume_load, and on success *ret_changed says whether normalising modified the
+ * document (a value trimmed, converted, renamed or removed; a warning alone does not).
+ * When it is 0, the document is what buf says (after a UTF-8 byte order mark): buf's own
+ * bytes may be stored in its place, saving the write-out (rg-core does). */
+int rg_resume_load_changed(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
+                           int *ret_changed, struct rg_diags *diags, struct rg_errinfo *ei);
+
 /* Validates doc against the official JSON Resume v1.0.0 schema (draft-04, formats
  * `email`, `uri`, `date` checked), appending one RG_DIAG_ERROR per violation.  Returns
  * the number of violations. */

@@ -206,6 +206,7 @@ struct lctx {
     struct rg_diags *diags;
     struct rg_buf ptr; /* pointer into the input of the value being looked at */
     int broken;
+    int changed; /* the document differs from the input (set wherever it is modified) */
 };
 
 static void warn(struct lctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -250,7 +251,7 @@ static int is_space(char ch)
 
 /* Replaces obj[key] by its trimmed form when it has outer white space.  Returns the
  * (possibly new) value. */
-static json_t *trim_value(json_t *obj, const char *key, json_t *v)
+static json_t *trim_value(struct lctx *c, json_t *obj, const char *key, json_t *v)
 {
     const char *s = json_string_value(v);
     size_t len = json_string_length(v), b = 0, e = len;
@@ -261,6 +262,7 @@ static json_t *trim_value(json_t *obj, const char *key, json_t *v)
         e--;
     if (b == 0 && e == len)
         return v;
+    c->changed = 1;
     json_object_set_new(obj, key, json_stringn(s + b, e - b));
     return json_object_get(obj, key);
 }
@@ -282,6 +284,7 @@ static void check_date(struct lctx *c, json_t *obj, const char *key, json_t *v, 
             warn(c, "empty endDate read as \"ongoing\" (the schema wants endDate left out)");
         else
             warn(c, "empty date removed");
+        c->changed = 1;
         json_object_del(obj, key);
         return;
     }
@@ -290,6 +293,7 @@ static void check_date(struct lctx *c, json_t *obj, const char *key, json_t *v, 
     q = render_quote(s, json_string_length(v));
     if (is_end && rg_date_is_present_word(s)) {
         warn(c, "%s read as \"ongoing\" (the schema wants endDate left out)", q);
+        c->changed = 1;
         json_object_del(obj, key);
     } else if (!has_nul(v) && rg_date_valid(s, 0)) {
         warn(c, "%s is not a date", q);
@@ -306,6 +310,7 @@ static void check_url(struct lctx *c, json_t *obj, const char *key, json_t *v)
 
     if (!*s && json_string_length(v) == 0) {
         warn(c, "empty URL removed");
+        c->changed = 1;
         json_object_del(obj, key);
         return;
     }
@@ -349,8 +354,10 @@ static void normalize_strings(struct lctx *c, json_t *obj, const char *key, json
         pop(c, saved);
         dropped = 1;
     }
-    if (dropped)
+    if (dropped) {
+        c->changed = 1;
         json_object_set(obj, key, kept);
+    }
     json_decref(kept);
 }
 
@@ -381,8 +388,10 @@ static void normalize_objects(struct lctx *c, json_t *obj, const char *key, json
         }
         pop(c, saved);
     }
-    if (dropped)
+    if (dropped) {
+        c->changed = 1;
         json_object_set(obj, key, kept);
+    }
     json_decref(kept);
 }
 
@@ -398,11 +407,13 @@ static void normalize_field(struct lctx *c, json_t *obj, const struct field *f, 
         /* "startDate": 2017, "position": 5: keep what was meant, as text. */
         warn(c, "expected a string, got a number; used as the text \"%s\"", json_string_value(v));
         json_object_set_new(obj, f->key, v);
+        c->changed = 1;
         ok = 1;
     } else if (!ok && f->kind == K_STRS && json_is_string(v) && json_string_length(v) > 0) {
         warn(c, "expected an array, got a string; read as a list of one");
         v = json_pack("[O]", v);
         json_object_set_new(obj, f->key, v);
+        c->changed = 1;
         ok = 1;
     } else if (!ok) {
         v = json_object_get(obj, f->key);
@@ -411,11 +422,12 @@ static void normalize_field(struct lctx *c, json_t *obj, const struct field *f, 
         warn(c, "expected %s, got %s; removed",
              want_string ? "a string" : f->kind == K_OBJ ? "an object" : "an array",
              render_json_type_name(v, 1));
+        c->changed = 1;
         json_object_del(obj, f->key);
         return;
     }
     if (f->kind != K_TEXT && want_string)
-        v = trim_value(obj, f->key, v);
+        v = trim_value(c, obj, f->key, v);
     switch (f->kind) {
     case K_URL:
         check_url(c, obj, f->key, v);
@@ -494,6 +506,7 @@ static int map_legacy(struct lctx *c, json_t *obj, const char *from, const char 
         rg_free(ql);
         rg_free(qk);
     }
+    c->changed = 1; /* `from` goes, whatever became of its value */
     json_object_del(obj, from);
     json_decref(lv);
     pop(c, saved);
@@ -535,10 +548,12 @@ static void normalize_top(struct lctx *c, json_t *doc)
             warn(c, "legacy key \"experience\" mapped to \"work\"");
             json_object_set(doc, "work", exp);
             json_object_del(doc, "experience");
+            c->changed = 1;
             from_experience = 1;
         } else if (json_equal(exp, work)) {
             warn(c, "legacy key \"experience\" dropped: \"work\" has the same value");
             json_object_del(doc, "experience");
+            c->changed = 1;
         } else {
             /* Both hold entries: "work" wins, and "experience" stays in the document (as
              * an unknown key) so that nothing the author wrote is thrown away. */
@@ -559,6 +574,12 @@ static void normalize_top(struct lctx *c, json_t *doc)
 
 int rg_resume_load(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
                    struct rg_diags *diags, struct rg_errinfo *ei)
+{
+    return rg_resume_load_changed(buf, len, flags, ret_doc, NULL, diags, ei);
+}
+
+int rg_resume_load_changed(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
+                           int *ret_changed, struct rg_diags *diags, struct rg_errinfo *ei)
 {
     struct rg_diags scratch = {0};
     struct lctx c = {0};
@@ -607,6 +628,8 @@ int rg_resume_load(const char *buf, size_t len, unsigned flags, json_t **ret_doc
     }
     *ret_doc = doc;
     doc = NULL;
+    if (ret_changed)
+        *ret_changed = c.changed;
     r = 0;
 out:
     json_decref(doc);

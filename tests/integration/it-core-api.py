@@ -429,6 +429,30 @@ def test_resumes(core):
     t.eq(r.json, want, "legacy import exports as v1.0.0 (documented normalisations)")
     r = core.request("POST", V1 + "/resumes/import", raw=b"[]", token=tok, headers={"Content-Type": "application/json"})
     t.check(r.status == 422 and is_error_shape(r), "import of a non-object 422", r)
+    # A document the loader leaves as it is is kept byte for byte: layout, escapes, number
+    # spellings, a "\\u0000" that is text (the escape of a backslash, then "u0000")
+    exact = ('{\n  "basics": {\n    "name": "Caf\\u00e9 \\/ \\"Q\\" \\\\u0000",\n    "summary": "\u65e5\u672c \u0645\u0631\u062d\u0628\u0627 \U0001F600"\n  },\n'
+             '  "x-n": [1E2, -0, 0.50, 12345678901234567]\n}\n').encode()
+    r = core.request("POST", V1 + "/resumes/import", raw=exact, token=tok, headers={"Content-Type": "application/json"})
+    t.check(r.status == 201 and r.json["warnings"] == [], "import of a hand-formatted document 201", r)
+    xid = (r.json or {}).get("id", "")
+    t.check(r.status == 201 and json.dumps(r.json["data"]) == json.dumps(json.loads(exact)), "the reply carries the document", r)
+    r = core.request("GET", V1 + "/resumes/" + xid + "/export", token=tok)
+    t.eq(r.body, exact, "export gives the imported bytes back exactly")
+    r = core.request("POST", V1 + "/resumes/import", raw=b"\xef\xbb\xbf" + exact, token=tok,
+                     headers={"Content-Type": "application/json"})
+    r = core.request("GET", V1 + "/resumes/" + (r.json or {}).get("id", "") + "/export", token=tok)
+    t.eq(r.body, exact, "a byte order mark is not stored")
+    r = core.request("PUT", V1 + "/resumes/" + xid, raw=b'{"data":  ' + exact + b'}', token=tok,
+                     headers={"Content-Type": "application/json", "If-Match": "*"})
+    t.eq(r.status, 200, "PUT of the same document 200")
+    r = core.request("GET", V1 + "/resumes/" + xid + "/export", token=tok)
+    t.eq(r.body, exact.rstrip(b"\n"), "PUT stores the document's own bytes too (the span of data)")
+    r = core.request("PUT", V1 + "/resumes/" + xid, raw=b'{"data":{"basics":{"name":"  Trim Me  ","website":"https://t.example"}}}',
+                     token=tok, headers={"Content-Type": "application/json", "If-Match": "*"})
+    r = core.request("GET", V1 + "/resumes/" + xid + "/export", token=tok)
+    t.eq(r.body, b'{"basics":{"name":"Trim Me","url":"https://t.example"}}',
+         "a document the loader changed is stored as the loader made it")
 
     # list + pagination
     ids = [rid, iid]

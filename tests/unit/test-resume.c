@@ -515,19 +515,74 @@ static json_t *load_file(const char *path, struct rg_diags *d, json_t **ret_orig
     struct rg_errinfo ei = {.msg = ""};
     json_t *doc = NULL;
 
+    json_t *orig = NULL;
+    int changed = -1;
+
     rg_buf_init(&b, RG_RESUME_MAX_BYTES);
     assert_int_equal(rg_buf_read_file(&b, path), 0);
-    int r = rg_resume_load(b.ptr, b.len, 0, &doc, d, &ei);
+    int r = rg_resume_load_changed(b.ptr, b.len, 0, &doc, &changed, d, &ei);
     if (r != 0)
         fail_msg("%s: %s (%s)", path, rg_strerror(r), ei.msg);
     if (rg_diags_count(d, RG_DIAG_ERROR)) {
         dump(d);
         fail_msg("%s: errors", path);
     }
+    /* "unchanged" is what lets rg-core store the input's own bytes: it must never be said
+     * of a document the loader modified. */
+    assert_int_equal(rg_json_parse(b.ptr, b.len, &orig, &ei), 0);
+    if (changed == 0 && !json_equal(orig, doc))
+        fail_msg("%s: the loader changed the document but says it did not", path);
     if (ret_orig)
-        assert_int_equal(rg_json_parse(b.ptr, b.len, ret_orig, &ei), 0);
+        *ret_orig = orig;
+    else
+        json_decref(orig);
     rg_buf_done(&b);
     return doc;
+}
+
+/* rg_resume_load_changed: 0 only for a document loaded exactly as written. */
+static void test_changed_flag(void **state)
+{
+    static const struct {
+        const char *text;
+        int changed;
+    } cases[] = {
+        {"{\"basics\":{\"name\":\"Ada\",\"url\":\"https://ada.example\"},\"work\":[{\"name\":\"X\","
+         "\"startDate\":\"2020-01\"}],\"x-own\":{\"k\":[1,2.5,null]}}",
+         0},
+        /* a warning alone changes nothing: the text is kept */
+        {"{\"work\":[{\"name\":\"X\",\"startDate\":\"spring 2020\"}]}", 0},
+        {"{\"basics\":{\"email\":\"not an address\"}}", 0},
+        {"{\"basics\":{\"name\":\" Ada \"}}", 1},                          /* trimmed */
+        {"{\"basics\":{\"website\":\"https://ada.example\"}}", 1},         /* renamed */
+        {"{\"basics\":{\"url\":\"https://a.example\",\"website\":\"https://a.example\"}}", 1},
+        {"{\"experience\":[{\"name\":\"X\"}]}", 1},                         /* top level */
+        {"{\"work\":[{\"name\":\"X\",\"startDate\":2020}]}", 1},            /* number as text */
+        {"{\"work\":[{\"name\":\"X\",\"highlights\":\"one\"}]}", 1},      /* list of one */
+        {"{\"work\":[{\"name\":\"X\",\"highlights\":[\"a\",{}]}]}", 1},   /* item removed */
+        {"{\"work\":[{\"name\":\"X\",\"endDate\":\"\"}]}", 1},            /* "" = ongoing */
+        {"{\"work\":[{\"name\":\"X\",\"url\":\"\"}]}", 1},                /* empty URL */
+        {"{\"skills\":[\"C\"]}", 1},                                         /* string as object */
+        {"{\"work\":{\"name\":\"X\"}}", 1},                                 /* wrong type */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct rg_diags d = {0};
+        struct rg_errinfo ei = {.msg = ""};
+        json_t *doc = NULL, *orig = NULL;
+        int changed = -1;
+        assert_int_equal(rg_resume_load_changed(cases[i].text, strlen(cases[i].text), 0, &doc,
+                                                &changed, &d, &ei),
+                         0);
+        if (changed != cases[i].changed)
+            fail_msg("case %zu (%s): changed %d, expected %d", i, cases[i].text, changed,
+                     cases[i].changed);
+        assert_int_equal(rg_json_parse(cases[i].text, strlen(cases[i].text), &orig, &ei), 0);
+        assert_int_equal(json_equal(orig, doc), !cases[i].changed);
+        json_decref(orig);
+        json_decref(doc);
+        rg_diags_done(&d);
+    }
 }
 
 static int is_json_file(const char *name)
@@ -688,6 +743,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_strings_kept_and_unknown_keys),
         cmocka_unit_test(test_urls_and_emails),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_changed_flag),
     };
     /* Tests over the shared corpus run as their own meson test ("resume-corpus"), which
      * is skipped where the shared folder is not beside the repository. */
