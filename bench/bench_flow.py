@@ -54,7 +54,7 @@ def make_resumes(n, tag):
         "CREATE TEMP TABLE x (n int, data json);\n"
         f"\\copy x FROM '{path}'\n"
         "CREATE TEMP TABLE y AS SELECT n, gen_random_uuid() AS id, data FROM x;\n"
-        f"INSERT INTO resumes (id, user_id, title, data) SELECT id, {uid}, 'bench', data FROM y;\n"
+        f"INSERT INTO resumes (id, user_id, title) SELECT id, {uid}, 'bench' FROM y;\n"
         "INSERT INTO resume_versions (resume_id, version, title, data) SELECT id, 1, 'bench', data FROM y;\n"
         "SELECT id FROM y ORDER BY n;\n")
     return out.split()

@@ -33,31 +33,40 @@
 #define LIST_MAX 100
 
 #define TS(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define RCOLS "id, title, version, data, " TS("created_at") ", " TS("updated_at")
-/* RCOLS after a create or replace: the document is the one just sent, so PostgreSQL does not
- * read it back out of TOAST and send it again (the reply takes it from the request). */
+/* A resume's document is the one of its latest version (0008-resume-data-once.sql): every
+ * write that changes it inserts a version row, a delete or undelete only bumps `version`. */
+#define DOC_OF(t)                                                                                  \
+    "(SELECT d.data FROM resume_versions d WHERE d.resume_id = " t ".id "                          \
+    "ORDER BY d.version DESC LIMIT 1)"
+/* id, title, version, data, created_at, updated_at of the resume row t */
+#define RCOLS_OF(t) "id, title, version, " DOC_OF(t) ", " TS("created_at") ", " TS("updated_at")
+/* The same after a create or replace: the document is the one just sent, so PostgreSQL does
+ * not read it back out of TOAST and send it again (the reply takes it from the request). */
 #define RCOLS_SENT "id, title, version, NULL, " TS("created_at") ", " TS("updated_at")
-#define VERSION_INSERT                                                                             \
+/* The version row of the resume row u just written, holding document doc. */
+#define VERSION_INSERT(doc)                                                                        \
     "v AS (INSERT INTO resume_versions (resume_id, version, title, data, created_at) "             \
-    "SELECT id, version, title, data, updated_at FROM u) "
+    "SELECT id, version, title, " doc ", updated_at FROM u) "
 
 static const struct core_stmt st_create = {"resume_create",
-                                           "WITH u AS (INSERT INTO resumes (user_id, title, data) "
-                                           "VALUES ($1, $2, $3::json) RETURNING *), " VERSION_INSERT
+                                           "WITH u AS (INSERT INTO resumes (user_id, title) "
+                                           "VALUES ($1, $2) RETURNING *), " VERSION_INSERT("$3::json")
                                            "SELECT " RCOLS_SENT " FROM u",
                                            3, 0};
 static const struct core_stmt st_get = {
     "resume_get",
-    "SELECT " RCOLS " FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2, 1};
+    "SELECT " RCOLS_OF("resumes") " FROM resumes WHERE id = $1 AND user_id = $2 "
+    "AND deleted_at IS NULL",
+    2, 1};
 static const struct core_stmt st_version_of = {
     "resume_version_of",
     "SELECT version FROM resumes WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL", 2, 1};
 static const struct core_stmt st_update = {
     "resume_update",
-    "WITH u AS (UPDATE resumes SET title = $4, data = $5::json, version = version + 1, "
+    "WITH u AS (UPDATE resumes SET title = $4, version = version + 1, "
     "updated_at = now() WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL "
-    "AND ($3::int IS NULL OR version = $3) RETURNING *), " VERSION_INSERT "SELECT " RCOLS_SENT
-    " FROM u",
+    "AND ($3::int IS NULL OR version = $3) RETURNING *), " VERSION_INSERT("$5::json")
+    "SELECT " RCOLS_SENT " FROM u",
     5, 0};
 static const struct core_stmt st_delete = {
     "resume_delete",
@@ -67,9 +76,10 @@ static const struct core_stmt st_delete = {
     3, 0};
 static const struct core_stmt st_undelete = {
     "resume_undelete",
-    "UPDATE resumes SET deleted_at = NULL, version = version + 1, updated_at = now() "
+    "WITH u AS (UPDATE resumes SET deleted_at = NULL, version = version + 1, updated_at = now() "
     "WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL "
-    "AND deleted_at > now() - make_interval(days => $3::int) RETURNING " RCOLS,
+    "AND deleted_at > now() - make_interval(days => $3::int) RETURNING *) "
+    "SELECT " RCOLS_OF("u") " FROM u",
     3, 0};
 static const struct core_stmt st_list = {
     "resume_list",
@@ -102,10 +112,10 @@ static const struct core_stmt st_version_exists = {
 static const struct core_stmt st_version_restore = {
     "resume_version_restore",
     "WITH src AS (SELECT title, data FROM resume_versions WHERE resume_id = $1 AND version = $4), "
-    "u AS (UPDATE resumes r SET title = src.title, data = src.data, version = r.version + 1, "
+    "u AS (UPDATE resumes r SET title = src.title, version = r.version + 1, "
     "updated_at = now() FROM src WHERE r.id = $1 AND r.user_id = $2 AND r.deleted_at IS NULL "
-    "AND ($3::int IS NULL OR r.version = $3) RETURNING r.*), " VERSION_INSERT "SELECT " RCOLS
-    " FROM u",
+    "AND ($3::int IS NULL OR r.version = $3) RETURNING r.*, src.data), " VERSION_INSERT("data")
+    "SELECT id, title, version, data, " TS("created_at") ", " TS("updated_at") " FROM u",
     4, 0};
 static const struct core_stmt st_purge = {
     "resume_purge", "DELETE FROM resumes WHERE deleted_at < now() - make_interval(days => $1::int)",
@@ -129,8 +139,9 @@ static const struct core_stmt st_share_delete = {
     2, 1};
 static const struct core_stmt st_public_get = {
     "public_get",
-    "UPDATE resumes SET share_views = share_views + 1 WHERE share_slug = $1 AND deleted_at IS NULL "
-    "RETURNING title, data, " TS("updated_at"),
+    "WITH u AS (UPDATE resumes SET share_views = share_views + 1 WHERE share_slug = $1 "
+    "AND deleted_at IS NULL RETURNING id, title, updated_at) "
+    "SELECT title, " DOC_OF("u") ", " TS("updated_at") " FROM u",
     1, 0};
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -330,7 +341,7 @@ static int if_match(struct core_req *req, const char *id, int64_t *ret_version)
     return 1;
 }
 
-/* Appends the JSON reply for a row of RCOLS, or of RCOLS_SENT with the document sent. */
+/* Appends the JSON reply for a row of RCOLS_OF, or of RCOLS_SENT with the document sent. */
 static int row_json(struct rg_buf *b, PGresult *res, int row, const json_t *warnings,
                     const char *sent)
 {
@@ -354,7 +365,7 @@ static int row_json(struct rg_buf *b, PGresult *res, int row, const json_t *warn
     return r ? RG_ETOOBIG : 0;
 }
 
-/* Replies with the resume in row 0 of res (RCOLS; RCOLS_SENT with the document sent) and
+/* Replies with the resume in row 0 of res (RCOLS_OF; RCOLS_SENT with the document sent) and
  * its ETag. */
 static void reply_row(struct core_req *req, unsigned status, PGresult *res, const json_t *warnings,
                       const char *sent)

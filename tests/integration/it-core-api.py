@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unicodedata
@@ -1064,8 +1065,52 @@ def test_config():
         t.eq(f.read(), r.stdout, "deploy/core.conf.example is up to date (rg-core --print-config)")
 
 
+def test_migration_data_once():
+    """0008: the document moves out of resumes into its latest version row, whatever state
+    an older database is in; nothing is lost."""
+    mig = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "migrations")
+    old = tempfile.mkdtemp(prefix="it-mig-")
+    for f in sorted(os.listdir(mig)):
+        if f < "0008":
+            os.symlink(os.path.join(mig, f), os.path.join(old, f))
+    db = Database("mig")
+    try:
+        # Database() migrated to the newest; start again from 0007
+        db.sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        r = subprocess.run([os.environ["RG_BIN_RESUMEGO"], "migrate", "--url", db.url, "--dir", old],
+                           capture_output=True, text=True)
+        t.check(r.returncode == 0, "migrations up to 0007 apply", r.stderr)
+        uid = db.sql("INSERT INTO users (email, email_norm, password_hash) VALUES ('m@example.com', 'm@example.com', 'x') RETURNING id").split()[0]
+        rows = {  # id: (resumes.version, resumes.data, [(version, data) of resume_versions])
+            "00000000-0000-0000-0000-00000000000a": (2, '{"basics":{"name":"A2"}}', [(1, '{"basics":{"name":"A1"}}'), (2, '{"basics":{"name":"A2"}}')]),
+            "00000000-0000-0000-0000-00000000000b": (4, '{"basics":{"name":"B3"}}', [(3, '{"basics":{"name":"B3"}}')]),  # deleted + restored
+            "00000000-0000-0000-0000-00000000000c": (1, '{"basics":{"name":"C"}}', []),  # no version row
+            "00000000-0000-0000-0000-00000000000d": (2, '{"basics":{"name":"D-now"}}', [(2, '{"basics":{"name":"D-old"}}')]),
+            "00000000-0000-0000-0000-00000000000e": (5, '{"basics":{"name":"E-now"}}', [(3, '{"basics":{"name":"E3"}}')]),
+        }
+        for rid, (ver, data, versions) in rows.items():
+            db.sql(f"INSERT INTO resumes (id, user_id, title, data, version) VALUES ('{rid}', {uid}, 't', '{data}', {ver})")
+            for v, d in versions:
+                db.sql(f"INSERT INTO resume_versions (resume_id, version, title, data) VALUES ('{rid}', {v}, 't', '{d}')")
+        r = subprocess.run([os.environ["RG_BIN_RESUMEGO"], "migrate", "--url", db.url, "--dir", mig],
+                           capture_output=True, text=True)
+        t.check(r.returncode == 0 and "applied 0008-resume-data-once.sql" in r.stdout, "0008 applies to an older database", r.stdout + r.stderr)
+        t.eq(db.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'resumes' AND column_name = 'data'"), "0",
+             "resumes holds no second copy")
+        for rid, (ver, data, versions) in rows.items():
+            got = db.sql(f"SELECT data FROM resume_versions WHERE resume_id = '{rid}' ORDER BY version DESC LIMIT 1")
+            t.eq(got, data, f"resume {rid[-1]}: the current document is its latest version")
+        t.eq(db.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM resume_versions WHERE resume_id = '00000000-0000-0000-0000-00000000000a'"),
+             "1,2", "a consistent resume keeps its versions as they were")
+        t.eq(db.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM resume_versions WHERE resume_id = '00000000-0000-0000-0000-00000000000b'"),
+             "3", "a deleted and restored resume gains no version")
+    finally:
+        db.drop()
+
+
 def main():
     test_config()
+    test_migration_data_once()
     db = Database("api")
     core = None
     try:

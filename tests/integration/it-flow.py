@@ -196,7 +196,7 @@ class Env:
         subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", self.db.url], check=True, input=(
             "CREATE TEMP TABLE x (id uuid, data json);\n"
             f"\\copy x FROM '{path}'\n"
-            f"INSERT INTO resumes (id, user_id, title, data) SELECT id, {self.uid}, 'r', data FROM x;\n"
+            f"INSERT INTO resumes (id, user_id, title) SELECT id, {self.uid}, 'r' FROM x;\n"
             "INSERT INTO resume_versions (resume_id, version, title, data) SELECT id, 1, 'r', data FROM x;\n"),
             text=True)
         return [r[0] for r in rows]
