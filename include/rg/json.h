@@ -26,6 +26,12 @@ json_t *rg_json_obj(const json_t *obj, const char *key);
  * do.  On success *ret owns a new reference. */
 int rg_json_parse(const char *buf, size_t len, json_t **ret, struct rg_errinfo *ei);
 
+/* rg_json_parse, and *ret_dup_line / *ret_dup_column: where the first key that an object
+ * holds twice ends (1-based), or 0 when none does.  With a duplicate the parse is not the
+ * text (the text also holds the earlier values).  Such a document is parsed twice. */
+int rg_json_parse_dup(const char *buf, size_t len, json_t **ret, int *ret_dup_line,
+                      int *ret_dup_column, struct rg_errinfo *ei);
+
 /* Offset of the first byte that is not valid UTF-8 (overlongs, surrogates and code points
  * past U+10FFFF are invalid), or -1 when all len bytes are valid. */
 long rg_utf8_check(const char *s, size_t len);

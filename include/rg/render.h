@@ -16,6 +16,9 @@
 /* Inputs larger than this are refused with RG_ETOOBIG (the largest real resume we have
  * seen is 44 KB; 2 MiB leaves room for an inline data: photo). */
 #define RG_RESUME_MAX_BYTES (2u * 1024 * 1024)
+/* Objects and arrays nested deeper than this are refused (RG_EINPUT): the pdf workers read
+ * a resume inside a task message, under jansson's limit of 2048 levels. */
+#define RG_RESUME_MAX_DEPTH 1000
 
 /* ---- diagnostics ------------------------------------------------------------------- */
 
@@ -57,9 +60,11 @@ enum {
  * YYYY-MM, YYYY-MM-DD that exist in the calendar); other text is kept with a warning.
  *
  * Returns 0 and stores the normalised document in *ret_doc (a new reference), with
- * warnings appended to diags.  Fails with RG_ETOOBIG (len > RG_RESUME_MAX_BYTES),
+ * warnings appended to diags (also for a key written twice in one object: the last value
+ * is kept).  Fails with RG_ETOOBIG (len > RG_RESUME_MAX_BYTES),
  * RG_EUTF8 (ei->offset = first bad byte), RG_EJSON (ei->line/column), RG_EINPUT (the
- * top level is not an object, or STRICT and the schema rejects; diags say why).
+ * top level is not an object, nesting deeper than RG_RESUME_MAX_DEPTH, or STRICT and the
+ * schema rejects; diags say why).
  * *ret_doc is untouched on failure. */
 int rg_resume_load(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
                    struct rg_diags *diags, struct rg_errinfo *ei);

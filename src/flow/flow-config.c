@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "rg/log.h"
 #include "rg/mem.h"
 
 const struct rg_cfg_opt flow_cfg_opts[] = {
@@ -85,6 +86,16 @@ void flow_config_done(struct flow_config *cfg)
     rg_cfg_done(flow_cfg_opts, cfg);
 }
 
+/* libpq prints a server's NOTICE or WARNING on stderr by default, outside our JSON lines. */
+static void pg_notice(void *arg, const char *msg)
+{
+    char line[512];
+    (void)arg;
+    snprintf(line, sizeof line, "%s", msg);
+    line[strcspn(line, "\n")] = 0;
+    RG_LOG(RG_LOG_WARN, RG_EVENT("flow.pg_notice"), RG_KV_STR("msg", line));
+}
+
 PGconn *flow_pg_connect(const struct flow_config *cfg, const char *app, char *err, size_t errlen)
 {
     char tmo[32], opts[64];
@@ -99,6 +110,7 @@ PGconn *flow_pg_connect(const struct flow_config *cfg, const char *app, char *er
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, pg_notice, NULL);
     return pg;
 }
 

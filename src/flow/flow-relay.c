@@ -27,7 +27,17 @@ struct relay {
     PGconn *pg;
     struct rg_amqp *amqp;
     char err[512];
+    char notice[256]; /* the last NOTICE/WARNING of the relay's session */
+    int vacuum_refused; /* not the outbox's owner: autovacuum alone does it */
 };
+
+static void relay_notice(void *arg, const char *msg)
+{
+    struct relay *rl = arg;
+    snprintf(rl->notice, sizeof rl->notice, "%s", msg);
+    rl->notice[strcspn(rl->notice, "\n")] = 0;
+    RG_LOG(RG_LOG_WARN, RG_EVENT("flow.pg_notice"), RG_KV_STR("msg", rl->notice));
+}
 
 static void relay_close_pg(struct relay *rl)
 {
@@ -45,6 +55,7 @@ static int relay_connect(struct relay *rl)
         rl->pg = flow_pg_connect(cfg, "rg-flow-relay", rl->err, sizeof rl->err);
         if (!rl->pg)
             return -1;
+        PQsetNoticeProcessor(rl->pg, relay_notice, rl);
         if (flow_pg_cmd(rl->pg, "LISTEN rg_outbox", rl->err, sizeof rl->err) < 0) {
             relay_close_pg(rl);
             return -1;
@@ -255,10 +266,18 @@ static int gauges_once(struct relay *rl, int with_done)
  * warns and autovacuum keeps doing it. */
 static void vacuum_outbox(struct relay *rl)
 {
-    if (flow_pg_cmd(rl->pg, "VACUUM (SKIP_LOCKED) outbox", rl->err, sizeof rl->err) < 0)
+    rl->notice[0] = 0;
+    if (flow_pg_cmd(rl->pg, "VACUUM (SKIP_LOCKED) outbox", rl->err, sizeof rl->err) < 0) {
         RG_LOG(RG_LOG_WARN, RG_EVENT("flow.outbox_vacuum_failed"), RG_KV_STR("msg", rl->err));
-    else
-        FLOW_STAT_ADD(rl->ctx->stats, outbox_vacuums, 1);
+    } else if (strstr(rl->notice, "only table or database owner")) {
+        /* PostgreSQL skips it with a WARNING and no error: say so once, then stop asking. */
+        rl->vacuum_refused = 1;
+        RG_LOG(RG_LOG_WARN, RG_EVENT("flow.outbox_vacuum_refused"),
+               RG_KV_STR("msg", "rg-flow's role does not own the outbox table: its dead rows are "
+                                "left to autovacuum (run rg-flow as the role that ran the migrations)"));
+    } else if (!strstr(rl->notice, "skipping")) {
+        FLOW_STAT_ADD(rl->ctx->stats, outbox_vacuums, 1); /* (skipping: another one at it) */
+    }
 }
 
 /* Waits for a NOTIFY on rg_outbox or for ms to pass. */
@@ -300,7 +319,7 @@ void *flow_relay_main(void *arg)
             continue;
         }
         relayed += n;
-        if (cfg->outbox_vacuum > 0 && relayed >= cfg->outbox_vacuum) {
+        if (cfg->outbox_vacuum > 0 && !rl.vacuum_refused && relayed >= cfg->outbox_vacuum) {
             vacuum_outbox(&rl);
             relayed = 0;
         }

@@ -73,6 +73,12 @@ long rg_utf8_check(const char *str, size_t len)
 
 int rg_json_parse(const char *buf, size_t len, json_t **ret, struct rg_errinfo *ei)
 {
+    return rg_json_parse_dup(buf, len, ret, NULL, NULL, ei);
+}
+
+int rg_json_parse_dup(const char *buf, size_t len, json_t **ret, int *ret_dup_line,
+                      int *ret_dup_column, struct rg_errinfo *ei)
+{
     json_error_t jerr;
     long bad;
     size_t skip = 0;
@@ -86,7 +92,16 @@ int rg_json_parse(const char *buf, size_t len, json_t **ret, struct rg_errinfo *
             ei->offset = bad + (long)skip;
         return r;
     }
-    json_t *j = json_loadb(buf + skip, len - skip, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
+    int want_dup = ret_dup_line && ret_dup_column;
+    json_t *j = json_loadb(buf + skip, len - skip, flags | (want_dup ? JSON_REJECT_DUPLICATES : 0), &jerr);
+    if (want_dup)
+        *ret_dup_line = *ret_dup_column = 0;
+    if (!j && want_dup && json_error_code(&jerr) == json_error_duplicate_key) {
+        *ret_dup_line = jerr.line;
+        *ret_dup_column = jerr.column;
+        j = json_loadb(buf + skip, len - skip, flags, &jerr);
+    }
     if (!j) {
         int r = rg_errinfo_set(ei, RG_EJSON, "invalid JSON at line %d, column %d: %s", jerr.line,
                                jerr.column, jerr.text);

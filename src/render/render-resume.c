@@ -572,6 +572,59 @@ static void normalize_top(struct lctx *c, json_t *doc)
     }
 }
 
+/* Puts the pointer token of head in front of the pointer in b. */
+static void pointer_prepend(struct rg_buf *b, const char *head, size_t n)
+{
+    struct rg_buf t;
+    rg_buf_init(&t, POINTER_MAX);
+    if (rg_buf_append(&t, head, n) == 0 && rg_buf_append(&t, b->ptr ? b->ptr : "", b->len) == 0) {
+        b->len = 0;
+        (void)rg_buf_append(b, t.ptr, t.len);
+    }
+    rg_buf_done(&t);
+}
+
+/* Whether v holds an object or array more than `left` levels down; if so, b gets its
+ * pointer (built on the way back up: a document of normal depth costs one walk, no pointer).
+ * rg-pdf reads a resume inside its task message, two levels deeper, with jansson's limit
+ * of 2048 levels: a document the loader accepts must stay well inside it. */
+static int too_deep(const json_t *v, int left, struct rg_buf *b)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    if (left == 0) {
+        b->len = 0;
+        (void)rg_buf_append(b, "", 0);
+        return 1;
+    }
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, x) {
+            if (too_deep(x, left - 1, b)) {
+                struct rg_buf tok;
+                rg_buf_init(&tok, POINTER_MAX);
+                if (rg_json_pointer_push(&tok, k) == 0)
+                    pointer_prepend(b, tok.ptr, tok.len);
+                rg_buf_done(&tok);
+                return 1;
+            }
+        }
+        return 0;
+    }
+    json_array_foreach(v, i, x) {
+        if (too_deep(x, left - 1, b)) {
+            char tok[32];
+            int n = snprintf(tok, sizeof tok, "/%zu", i);
+            pointer_prepend(b, tok, (size_t)n);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int rg_resume_load(const char *buf, size_t len, unsigned flags, json_t **ret_doc,
                    struct rg_diags *diags, struct rg_errinfo *ei)
 {
@@ -595,9 +648,25 @@ int rg_resume_load_changed(const char *buf, size_t len, unsigned flags, json_t *
                            len, RG_RESUME_MAX_BYTES);
         goto out;
     }
-    r = rg_json_parse(buf ? buf : "", buf ? len : 0, &doc, ei);
+    int dup_line = 0, dup_column = 0;
+    r = rg_json_parse_dup(buf ? buf : "", buf ? len : 0, &doc, &dup_line, &dup_column, ei);
     if (r < 0)
         goto out;
+    if (dup_line) {
+        /* The parse keeps the last value of a key written twice: the document is then not
+         * its text, and must be written out from the parse. */
+        rg_diags_add(diags, RG_DIAG_WARN, "",
+                     "an object holds the same key twice (line %d, column %d); the last value is kept",
+                     dup_line, dup_column);
+        c.changed = 1;
+    }
+    if (json_is_object(doc) && too_deep(doc, RG_RESUME_MAX_DEPTH, &c.ptr)) {
+        rg_diags_add(diags, RG_DIAG_ERROR, c.ptr.ptr ? c.ptr.ptr : "",
+                     "nested deeper than %d levels", RG_RESUME_MAX_DEPTH);
+        r = rg_errinfo_set(ei, RG_EINPUT, "the document is nested deeper than %d levels (at %s)",
+                           RG_RESUME_MAX_DEPTH, c.ptr.ptr ? c.ptr.ptr : "");
+        goto out;
+    }
     if (!json_is_object(doc)) {
         rg_diags_add(diags, RG_DIAG_ERROR, "", "the document must be a JSON object, got %s",
                      render_json_type_name(doc, 1));

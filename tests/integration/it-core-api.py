@@ -454,6 +454,21 @@ def test_resumes(core):
     r = core.request("GET", V1 + "/resumes/" + xid + "/export", token=tok)
     t.eq(r.body, b'{"basics":{"name":"Trim Me","url":"https://t.example"}}',
          "a document the loader changed is stored as the loader made it")
+    # a key written twice: the parse keeps the last value, so the text cannot be stored
+    # (it holds the earlier one too, which PostgreSQL, rg-pdf and the U+0000 check would see)
+    r = core.request("POST", V1 + "/resumes/import", raw=b'{"basics":{"name":"First","website":"http://x.example"},"basics":{"name":"Last"}}',
+                     token=tok, headers={"Content-Type": "application/json"})
+    t.check(r.status == 201 and any("same key twice" in w["message"] for w in r.json["warnings"]),
+            "a key written twice: 201 with a warning", r)
+    r = core.request("GET", V1 + "/resumes/" + (r.json or {}).get("id", "") + "/export", token=tok)
+    t.eq(r.body, b'{"basics":{"name":"Last"}}', "a key written twice is stored once, with its last value")
+    r = core.request("POST", V1 + "/resumes", raw=b'{"data":{"basics":{"name":"x\\u0000"},"basics":{"name":"B"}}}', token=tok,
+                     headers={"Content-Type": "application/json"})
+    t.check(r.status == 201 and r.json["data"] == {"basics": {"name": "B"}}, "a U+0000 in an overridden value is not stored", r)
+    deep = b'{"x":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    r = core.request("POST", V1 + "/resumes/import", raw=deep, token=tok, headers={"Content-Type": "application/json"})
+    t.check(r.status == 422 and r.json["error"]["code"] == "invalid_resume" and "1000 levels" in r.json["error"]["message"]
+            and r.json["error"].get("field", "").startswith("/x/0/0"), "a document nested past 1000 levels: 422 naming where", r)
 
     # list + pagination
     ids = [rid, iid]

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -418,6 +419,35 @@ def test_poison(ck):
                  "the render process died two times (not for ever)", restarted)
         ck.eq(metric(pdf.port, 'rg_pdf_tasks_total{outcome="poison"}'), 1.0, "counted as poison")
         e.check_invariants("poison", expect_failed=1)
+
+        # rg-flow as a role that may use the tables but does not own them: PostgreSQL skips
+        # the relay's VACUUM with a WARNING; it is logged once as a JSON line, not counted,
+        # not tried again, and nothing else changes
+        flow.stop(signal.SIGTERM)
+        role = f"rg_it_flow_user_{os.getpid()}"
+        e.db.sql(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; "
+                 f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}; "
+                 f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        try:
+            u = urllib.parse.urlparse(e.db.url)
+            url = urllib.parse.urlunparse(u._replace(netloc=f"{role}@{u.hostname}:{u.port}"))
+            user_flow = Daemon("flow", dict(e.flow_env, RG_PG_URL=url, RG_FLOW_OUTBOX_VACUUM="5",
+                                            RG_FLOW_PORT=str(free_port()), RG_FLOW_REPLICA="flow-user"),
+                               e.tmp, "user")
+            e.daemons.append(user_flow)
+            ck.check(user_flow.start(), "rg-flow starts as a role that does not own the tables")
+            runs = e.submit(e.add_resumes(6)[1:])
+            ck.check(e.wait_terminal(60), "its runs end")
+            ck.eq(int(e.db.sql("SELECT count(*) FROM workflow_runs WHERE state = 'done'")), 10, "and are done")
+            ck.eq(metric(user_flow.port, "rg_flow_outbox_vacuums_total"), 0.0, "a skipped VACUUM is not counted")
+            user_flow.stop(signal.SIGTERM)
+            with open(os.path.join(e.tmp, "flow-user.log"), errors="replace") as f:
+                log = f.read()
+            ck.check(log.count("flow.outbox_vacuum_refused") == 1, "the refusal is said once", log[-600:])
+            ck.check(not any(l.startswith("WARNING") for l in log.splitlines()),
+                     "PostgreSQL's warnings come as JSON lines, not bare on stderr", log[-600:])
+        finally:
+            e.db.sql(f"REASSIGN OWNED BY {role} TO CURRENT_USER; DROP OWNED BY {role}; DROP ROLE {role}")
     finally:
         e.close()
 

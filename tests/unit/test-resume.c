@@ -564,6 +564,8 @@ static void test_changed_flag(void **state)
         {"{\"work\":[{\"name\":\"X\",\"url\":\"\"}]}", 1},                /* empty URL */
         {"{\"skills\":[\"C\"]}", 1},                                         /* string as object */
         {"{\"work\":{\"name\":\"X\"}}", 1},                                 /* wrong type */
+        {"{\"basics\":{\"name\":\"A\"},\"basics\":{\"name\":\"B\"}}", 1},   /* a key twice */
+        {"{\"meta\":{\"x\":1,\"x\":1}}", 1},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -578,11 +580,61 @@ static void test_changed_flag(void **state)
             fail_msg("case %zu (%s): changed %d, expected %d", i, cases[i].text, changed,
                      cases[i].changed);
         assert_int_equal(rg_json_parse(cases[i].text, strlen(cases[i].text), &orig, &ei), 0);
-        assert_int_equal(json_equal(orig, doc), !cases[i].changed);
+        /* (a key written twice: the parse equals the document, the text does not) */
+        if (!strstr(cases[i].text, "\"x\":1,\"x\"") && !strstr(cases[i].text, "},\"basics\""))
+            assert_int_equal(json_equal(orig, doc), !cases[i].changed);
         json_decref(orig);
         json_decref(doc);
         rg_diags_done(&d);
     }
+}
+
+/* A key written twice: the last value, a warning that says where; nesting: up to
+ * RG_RESUME_MAX_DEPTH levels, one more is refused with the pointer of the value. */
+static void test_duplicates_and_depth(void **state)
+{
+    struct rg_diags d = {0};
+    struct rg_errinfo ei = {.msg = ""};
+    json_t *doc = NULL;
+    (void)state;
+
+    const char *dup = "{\"basics\":{\"name\":\"x\\u0000\"},\n\"basics\":{\"name\":\"B\"}}";
+    doc = load_ok(dup, 0, &d);
+    assert_str_at(doc, "basics/name", "B");
+    EXPECT_DIAG(&d, RG_DIAG_WARN, "", "same key twice (line 2, column 8)");
+    json_decref(doc);
+    rg_diags_done(&d);
+
+    struct rg_buf b;
+    rg_buf_init(&b, 64 * 1024);
+    for (int depth = RG_RESUME_MAX_DEPTH; depth <= RG_RESUME_MAX_DEPTH + 1; depth++) {
+        b.len = 0;
+        /* {"x": [[[ ... ]]]}: the top object and depth - 1 arrays */
+        (void)rg_buf_puts(&b, "{\"x\":");
+        for (int i = 1; i < depth; i++)
+            (void)rg_buf_putc(&b, '[');
+        for (int i = 1; i < depth; i++)
+            (void)rg_buf_putc(&b, ']');
+        (void)rg_buf_putc(&b, '}');
+        doc = NULL;
+        int r = rg_resume_load(b.ptr, b.len, 0, &doc, &d, &ei);
+        if (depth == RG_RESUME_MAX_DEPTH) {
+            assert_int_equal(r, 0);
+            json_decref(doc);
+        } else {
+            assert_int_equal(r, RG_EINPUT);
+            assert_null(doc);
+            struct rg_buf want;
+            rg_buf_init(&want, 64 * 1024);
+            (void)rg_buf_puts(&want, "/x");
+            for (int i = 2; i < depth; i++)
+                (void)rg_buf_puts(&want, "/0");
+            EXPECT_DIAG(&d, RG_DIAG_ERROR, want.ptr, "nested deeper than 1000 levels");
+            rg_buf_done(&want);
+        }
+        rg_diags_done(&d);
+    }
+    rg_buf_done(&b);
 }
 
 static int is_json_file(const char *name)
@@ -744,6 +796,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_urls_and_emails),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_changed_flag),
+        cmocka_unit_test(test_duplicates_and_depth),
     };
     /* Tests over the shared corpus run as their own meson test ("resume-corpus"), which
      * is skipped where the shared folder is not beside the repository. */
