@@ -592,8 +592,11 @@ int core_http_start(void)
     unsigned threads = (unsigned)c->threads;
 
     if (!threads) {
+        /* A worker waits, not computes, through each PostgreSQL round trip and commit: with
+         * 2 per core a save-heavy load left the CPU idle (PUT 2,670/s with 4 threads, 2,950
+         * with 16 on 2 cores; cached GETs 31,600 and 35,000/s; RSS idle 14 MB either way). */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = (unsigned)(n > 0 ? n : 1) * 2;
+        threads = (unsigned)(n > 0 ? n : 1) * 8;
     }
     memset(&sin, 0, sizeof sin);
     memset(&sin6, 0, sizeof sin6);
