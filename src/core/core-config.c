@@ -16,7 +16,7 @@ const struct rg_cfg_opt core_cfg_opts[] = {
     RG_CFG_STR("listen_addr", C, listen_addr, "127.0.0.1", 0, "address to listen on"),
     RG_CFG_INT("port", C, port, "8081", 1, 65535, 0, "TCP port"),
     RG_CFG_INT("threads", C, threads, "0", 0, 256, 0,
-               "worker threads, each with its own epoll, PostgreSQL and Redis connection (0 = 8 "
+               "worker threads, each with its own epoll, PostgreSQL and Redis connection (0 = 4 "
                "per core)"),
     RG_CFG_SIZE("max_body", C, max_body, "1MiB", 1024, 64 * MIB, 0,
                 "largest request body accepted; larger ones get 413"),

@@ -593,10 +593,12 @@ int core_http_start(void)
 
     if (!threads) {
         /* A worker waits, not computes, through each PostgreSQL round trip and commit: with
-         * 2 per core a save-heavy load left the CPU idle (PUT 2,670/s with 4 threads, 2,950
-         * with 16 on 2 cores; cached GETs 31,600 and 35,000/s; RSS idle 14 MB either way). */
+         * 2 per core a save-heavy load left the CPU idle.  On 2 cores (bench-core): 4 threads
+         * PUT 2,670/s, cached GET 31-33,000/s with p99 3.7-5.8 ms; 8 threads PUT 2,900-3,100,
+         * GET 34-35,000 with p99 6.5 ms; 16 threads PUT 2,950, GET p99 6.7-7.1 ms.  More
+         * workers than that only queue on the cores and lengthen the GET tail. */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = (unsigned)(n > 0 ? n : 1) * 8;
+        threads = (unsigned)(n > 0 ? n : 1) * 4;
     }
     memset(&sin, 0, sizeof sin);
     memset(&sin6, 0, sizeof sin6);
