@@ -27,6 +27,7 @@
 #include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
+#include "rg/storage.h"
 
 #define TOKEN_BYTES 32
 #define TOKEN_CHARS 43 /* base64url of 32 bytes, unpadded */
@@ -228,7 +229,7 @@ int core_auth_resolve_with(struct core_req *req, const char *extra_key, redisRep
     }
     if (!token || !token_ok(token))
         return 0;
-    core_sha256_hex(token, strlen(token), hash);
+    rg_sha256_hex(token, strlen(token), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
     snprintf(ttl, sizeof ttl, "%lld", (long long)core_cfg->session_ttl_ms);
     /* GETEX renews the expiry in the same round trip: the sliding window.  The user's
@@ -292,7 +293,7 @@ static int session_create(int64_t uid, char *tok, size_t cap, char *ret_key, siz
     core_random(raw, sizeof raw);
     core_b64url(raw, sizeof raw, tok, cap);
     rg_memzero(raw, sizeof raw);
-    core_sha256_hex(tok, strlen(tok), hash);
+    rg_sha256_hex(tok, strlen(tok), hash);
     core_rkey(key, sizeof key, "sess:%s", hash);
     core_rkey(set, sizeof set, "usess:%" PRId64, uid);
     /* One script: a session never exists outside its user's index. */
@@ -382,7 +383,7 @@ static int acct_attempt(struct core_req *req, const char *email, char *key, size
     char ehash[65];
     int64_t n, ttl;
 
-    core_sha256_hex(norm, strlen(norm), ehash);
+    rg_sha256_hex(norm, strlen(norm), ehash);
     rg_free(norm);
     core_rkey(key, keycap, "rl:login_acct:%s", ehash);
     int r = rl_hit(key, core_cfg->login_window_ms, &n, &ttl);
@@ -498,7 +499,7 @@ static void recovery_hash(const char *code, char out[65])
         if (isalnum((unsigned char)*code))
             norm[n++] = (char)toupper((unsigned char)*code);
     norm[n] = '\0';
-    core_sha256_hex(norm, n, out);
+    rg_sha256_hex(norm, n, out);
 }
 
 /* Second factor for uid: a TOTP code (each step usable once) or an unused recovery code.

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -25,18 +24,6 @@ void core_random(void *buf, size_t n)
         p += k;
         n -= (size_t)k;
     }
-}
-
-void core_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    static const char hex[] = "0123456789abcdef";
-    SHA256(data, len, md);
-    for (size_t i = 0; i < sizeof md; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
 }
 
 void core_b64url(const void *data, size_t n, char *out, size_t cap)

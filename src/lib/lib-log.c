@@ -122,8 +122,29 @@ int rg_log_level_parse(const char *s, enum rg_log_level *ret_level)
     return -EINVAL;
 }
 
+/* The start of a line up to the seconds, remade once a second per thread: gmtime_r takes
+ * glibc's time-zone lock, which every worker thread of rg-core would otherwise queue on once
+ * per request (with strftime and getpid(2), a fifth of a cached GET's instructions). */
+static __thread time_t ts_sec = -1;
+static __thread char ts_head[40];
+static __thread size_t ts_len;
+static __thread pid_t ts_pid;
+
+/* A forked child (rg-pdf's render processes) must not log its parent's pid. */
+static void ts_forget(void)
+{
+    ts_sec = -1;
+}
+
+static void ts_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, ts_forget);
+}
+
 void rg_log_setup(const char *svc, enum rg_log_level min, int level_env)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ts_register);
     log_svc = svc;
     rg_log_min = min;
     const char *e = level_env ? getenv("RG_LOG_LEVEL") : NULL;
@@ -180,18 +201,25 @@ void rg_log_emit(enum rg_log_level lvl, const struct rg_kv *kv, size_t n)
 {
     struct line l = {.len = 0, .truncated = 0};
     struct timeval tv;
-    struct tm tm;
     char tmp[64];
 
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t tl = strftime(tmp, sizeof tmp, "{\"ts\":\"%Y-%m-%dT%H:%M:%S", &tm);
-    put(&l, tmp, tl);
-    snprintf(tmp, sizeof tmp, ".%03ldZ\",\"level\":\"%s\",\"svc\":", (long)(tv.tv_usec / 1000),
-             level_names[lvl < RG_LOG_OFF ? lvl : RG_LOG_ERROR]);
-    puts_(&l, tmp);
+    if (tv.tv_sec != ts_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        ts_len = strftime(ts_head, sizeof ts_head, "{\"ts\":\"%Y-%m-%dT%H:%M:%S.", &tm);
+        ts_sec = tv.tv_sec;
+        ts_pid = getpid();
+    }
+    put(&l, ts_head, ts_len);
+    long ms = (long)(tv.tv_usec / 1000);
+    char msd[3] = {(char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10)};
+    put(&l, msd, 3);
+    puts_(&l, "Z\",\"level\":\"");
+    puts_(&l, level_names[lvl < RG_LOG_OFF ? lvl : RG_LOG_ERROR]);
+    puts_(&l, "\",\"svc\":");
     put_escaped(&l, log_svc);
-    snprintf(tmp, sizeof tmp, ",\"pid\":%ld", (long)getpid());
+    snprintf(tmp, sizeof tmp, ",\"pid\":%ld", (long)ts_pid);
     puts_(&l, tmp);
     for (size_t i = 0; i < n; i++) {
         put(&l, ",", 1);

@@ -1,6 +1,5 @@
 /* rg-notify configuration (defaults < file < RG_NOTIFY_<KEY> < --set) and small helpers:
  * clocks, SHA-256, shared messages. */
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,14 +113,6 @@ void notify_now_rfc3339(char *buf, size_t cap)
     gmtime_r(&ts.tv_sec, &tm);
     snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
-void notify_sha256_hex(const char *s, size_t len, char out[65])
-{
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)s, len, d);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 struct notify_msg *notify_msg_new(const char *text, size_t len, int64_t uid, int64_t id)

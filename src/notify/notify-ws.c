@@ -35,6 +35,7 @@
 #include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
+#include "rg/storage.h"
 
 enum { S_WAIT_AUTH, S_AUTHING, S_REPLAYING, S_LIVE };
 
@@ -493,7 +494,7 @@ static int start_auth(struct sess *s, const char *token, size_t n)
     struct notify_job *j = rg_calloc(1, sizeof *j);
     j->kind = NOTIFY_JOB_AUTH;
     j->sid = s->sid;
-    notify_sha256_hex(token, n, j->hash);
+    rg_sha256_hex(token, n, j->hash);
     s->state = S_AUTHING;
     notify_job_submit(hub, j);
     return 0;

@@ -130,7 +130,5 @@ void *notify_store_main(void *hub);
 int64_t notify_now_us(void);
 /* "2026-12-03T21:40:35.123Z" into buf (>= 32 bytes). */
 void notify_now_rfc3339(char *buf, size_t cap);
-/* sha256 hex of s (65 bytes with the NUL). */
-void notify_sha256_hex(const char *s, size_t len, char out[65]);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "rg/mem.h"
+#include "rg/storage.h"
 
 static int passed, failed;
 
@@ -102,7 +103,7 @@ int main(void)
     core_b64url("fo", 2, out, sizeof out);
     check(strcmp(out, "Zm8") == 0, "base64url without padding");
     char hex[65];
-    core_sha256_hex("abc", 3, hex);
+    rg_sha256_hex("abc", 3, hex);
     check(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
           "sha256(abc)");
     check(core_streq_ct("abc", "abc") && !core_streq_ct("abc", "abd") &&
