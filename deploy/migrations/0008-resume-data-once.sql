@@ -6,13 +6,21 @@
 -- the document from the latest version row (the primary key, read backwards).
 --
 -- Before the copy goes: a resume whose latest version row does not hold its current
--- document (none should exist) gets one, so nothing is lost.
-INSERT INTO resume_versions (resume_id, version, title, data, created_at)
-SELECT r.id, r.version, r.title, r.data, r.updated_at
-  FROM resumes r
- WHERE NOT EXISTS (SELECT 1 FROM resume_versions v
-                    WHERE v.resume_id = r.id
-                      AND v.version = (SELECT max(version) FROM resume_versions w WHERE w.resume_id = r.id)
-                      AND v.data::text = r.data::text)
-ON CONFLICT (resume_id, version) DO UPDATE SET data = EXCLUDED.data, title = EXCLUDED.title;
+-- document (none should exist) gets a new version row holding it, numbered past every
+-- other (resumes.version follows), so that nothing is lost or overwritten.
+WITH cur AS (
+    SELECT r.id, r.version, r.title, r.data, r.updated_at,
+           (SELECT max(v.version) FROM resume_versions v WHERE v.resume_id = r.id) AS maxv
+      FROM resumes r
+), missing AS (
+    SELECT c.* FROM cur c
+     WHERE c.maxv IS NULL
+        OR NOT EXISTS (SELECT 1 FROM resume_versions v
+                        WHERE v.resume_id = c.id AND v.version = c.maxv AND v.data::text = c.data::text)
+), added AS (
+    INSERT INTO resume_versions (resume_id, version, title, data, created_at)
+    SELECT id, GREATEST(version, coalesce(maxv, 0) + 1), title, data, updated_at FROM missing
+    RETURNING resume_id, version
+)
+UPDATE resumes r SET version = a.version FROM added a WHERE r.id = a.resume_id AND r.version < a.version;
 ALTER TABLE resumes DROP COLUMN data;

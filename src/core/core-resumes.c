@@ -40,6 +40,9 @@
     "ORDER BY d.version DESC LIMIT 1)"
 /* id, title, version, data, created_at, updated_at of the resume row t */
 #define RCOLS_OF(t) "id, title, version, " DOC_OF(t) ", " TS("created_at") ", " TS("updated_at")
+/* The same for the row u of an UPDATE that may have waited for the row's lock: its document
+ * read after the wait (0009-resume-doc.sql), so that it is the one of u's title and version. */
+#define RCOLS_LOCKED "id, title, version, resume_doc(id), " TS("created_at") ", " TS("updated_at")
 /* The same after a create or replace: the document is the one just sent, so PostgreSQL does
  * not read it back out of TOAST and send it again (the reply takes it from the request). */
 #define RCOLS_SENT "id, title, version, NULL, " TS("created_at") ", " TS("updated_at")
@@ -79,7 +82,7 @@ static const struct core_stmt st_undelete = {
     "WITH u AS (UPDATE resumes SET deleted_at = NULL, version = version + 1, updated_at = now() "
     "WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL "
     "AND deleted_at > now() - make_interval(days => $3::int) RETURNING *) "
-    "SELECT " RCOLS_OF("u") " FROM u",
+    "SELECT " RCOLS_LOCKED " FROM u",
     3, 0};
 static const struct core_stmt st_list = {
     "resume_list",
@@ -141,7 +144,7 @@ static const struct core_stmt st_public_get = {
     "public_get",
     "WITH u AS (UPDATE resumes SET share_views = share_views + 1 WHERE share_slug = $1 "
     "AND deleted_at IS NULL RETURNING id, title, updated_at) "
-    "SELECT title, " DOC_OF("u") ", " TS("updated_at") " FROM u",
+    "SELECT title, resume_doc(id), " TS("updated_at") " FROM u",
     1, 0};
 
 /* ---- small helpers ------------------------------------------------------------------- */

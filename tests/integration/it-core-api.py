@@ -531,6 +531,23 @@ def test_resumes(core):
     t.check("user" not in r.body.decode() and "id" not in r.json, "public view hides owner and id", r)
     t.eq(core.request("GET", V1 + "/resumes/" + rid + "/share", token=tok).json["views"], 3, "views counted")
     t.eq(core.request("GET", V1 + "/public/" + "A" * 22).status, 404, "unknown slug 404")
+    # a public read that waits for a save's lock shows the saved title with the saved
+    # document, never the new title over the old document (0009-resume-doc.sql)
+    r = create(core, tok, {"basics": {"name": "Before"}}, title="Before")
+    hid = r.json["id"]
+    hslug = core.request("POST", V1 + "/resumes/" + hid + "/share", token=tok).json["slug"]
+    held = subprocess.Popen(["psql", "-q", "-v", "ON_ERROR_STOP=1", core.db.url], stdin=subprocess.PIPE, text=True)
+    held.stdin.write("BEGIN;\n"
+                     f"WITH u AS (UPDATE resumes SET title = 'After', version = version + 1 WHERE id = '{hid}' RETURNING *) "
+                     "INSERT INTO resume_versions (resume_id, version, title, data) "
+                     "SELECT id, version, title, '{\"basics\":{\"name\":\"After\"}}' FROM u;\n"
+                     "SELECT pg_sleep(1.5);\nCOMMIT;\n")
+    held.stdin.close()
+    time.sleep(0.5)
+    r = core.request("GET", V1 + "/public/" + hslug)
+    held.wait()
+    t.check(r.status == 200 and (r.json["title"], r.json["data"]["basics"]["name"]) == ("After", "After"),
+            "a public read during a save shows one version, title and document", r)
     t.check(slug not in core.log_text(), "share slugs stay out of the access log")
     r = core.request("DELETE", V1 + "/resumes/" + rid + "/share", token=tok)
     t.eq(r.status, 204, "revoke 204")
@@ -1102,6 +1119,8 @@ def test_migration_data_once():
             "00000000-0000-0000-0000-00000000000c": (1, '{"basics":{"name":"C"}}', []),  # no version row
             "00000000-0000-0000-0000-00000000000d": (2, '{"basics":{"name":"D-now"}}', [(2, '{"basics":{"name":"D-old"}}')]),
             "00000000-0000-0000-0000-00000000000e": (5, '{"basics":{"name":"E-now"}}', [(3, '{"basics":{"name":"E3"}}')]),
+            # resumes.version behind its own history (should not exist): nothing overwritten
+            "00000000-0000-0000-0000-00000000000f": (1, '{"basics":{"name":"F-now"}}', [(1, '{"basics":{"name":"F1"}}'), (2, '{"basics":{"name":"F2"}}')]),
         }
         for rid, (ver, data, versions) in rows.items():
             db.sql(f"INSERT INTO resumes (id, user_id, title, data, version) VALUES ('{rid}', {uid}, 't', '{data}', {ver})")
@@ -1119,6 +1138,11 @@ def test_migration_data_once():
              "1,2", "a consistent resume keeps its versions as they were")
         t.eq(db.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM resume_versions WHERE resume_id = '00000000-0000-0000-0000-00000000000b'"),
              "3", "a deleted and restored resume gains no version")
+        t.eq(db.sql("SELECT string_agg(data::text, ',' ORDER BY version) FROM resume_versions WHERE resume_id = '00000000-0000-0000-0000-00000000000f'"),
+             '{"basics":{"name":"F1"}},{"basics":{"name":"F2"}},{"basics":{"name":"F-now"}}',
+             "no version is overwritten: the current document gets a version of its own")
+        t.eq(db.sql("SELECT count(*) FROM resumes r WHERE r.version < (SELECT max(version) FROM resume_versions v WHERE v.resume_id = r.id)"),
+             "0", "every resume's version is at least that of its latest version row")
     finally:
         db.drop()
 
