@@ -57,6 +57,9 @@ if [ "$install_peers" = 1 ]; then
 fi
 
 # ---- build --------------------------------------------------------------------------
+# A fresh machine has neither the compiler nor the fonts: the project's own package list.
+. "$root/scripts/lib.sh"
+ensure_pkgs $PKGS_BUILD $PKGS_FONTS $PKGS_BENCH
 if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$root" --buildtype=release >/dev/null
 fi
