@@ -34,6 +34,8 @@ void rg_hist_observe(struct rg_hist *h, int64_t us);
 /* Appends name_bucket{le=...}, name_sum and name_count lines (labels may be NULL or
  * "key=\"v\"" without braces). */
 int rg_hist_write(struct rg_buf *b, const char *name, const char *labels, const struct rg_hist *h);
+/* The same without labels, after its "# TYPE name histogram" line. */
+int rg_hist_write_typed(struct rg_buf *b, const char *name, const struct rg_hist *h);
 
 /* Whether a browser Origin may act with a user's cookie (CSRF, cross-site WebSocket
  * hijacking): one of `allowed` (comma-separated origins, spaces around them ignored), or

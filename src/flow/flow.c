@@ -70,8 +70,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "# TYPE rg_flow_outbox_vacuums_total counter\nrg_flow_outbox_vacuums_total %llu\n"
         "# TYPE rg_flow_runs gauge\n"
         "rg_flow_runs{state=\"queued\"} %lld\nrg_flow_runs{state=\"running\"} %lld\n"
-        "rg_flow_runs{state=\"done\"} %lld\nrg_flow_runs{state=\"failed\"} %lld\n"
-        "# TYPE rg_flow_run_seconds histogram\n",
+        "rg_flow_runs{state=\"done\"} %lld\nrg_flow_runs{state=\"failed\"} %lld\n",
         L(published), L(published_notify_unrouted), L(publish_failures), L(dispatched),
         L(results_done), L(results_retry), L(results_failed), L(results_duplicate),
         L(results_stale), L(results_unknown), L(results_malformed), L(results_retry) + L(reaped),
@@ -80,16 +79,14 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         G(runs_done), G(runs_failed));
 #undef L
 #undef G
-    if (r == 0)
-        r = rg_hist_write(b, "rg_flow_run_seconds", NULL, &st->run_latency);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_flow_render_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_flow_render_seconds", NULL, &st->render);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_flow_relay_batch_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_flow_relay_batch_seconds", NULL, &st->relay_batch);
+    const struct {
+        const char *name;
+        const struct rg_hist *h;
+    } hists[] = {{"rg_flow_run_seconds", &st->run_latency},
+                 {"rg_flow_render_seconds", &st->render},
+                 {"rg_flow_relay_batch_seconds", &st->relay_batch}};
+    for (size_t i = 0; r == 0 && i < sizeof hists / sizeof *hists; i++)
+        r = rg_hist_write_typed(b, hists[i].name, hists[i].h);
     return r == 0 ? 200 : 500;
 }
 

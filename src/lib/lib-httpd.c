@@ -122,6 +122,12 @@ int rg_hist_write(struct rg_buf *b, const char *name, const char *labels, const 
     return r;
 }
 
+int rg_hist_write_typed(struct rg_buf *b, const char *name, const struct rg_hist *h)
+{
+    int r = rg_buf_printf(b, "# TYPE %s histogram\n", name);
+    return r == 0 ? rg_hist_write(b, name, NULL, h) : r;
+}
+
 int rg_origin_allowed(const char *allowed, const char *origin, const char *host)
 {
     size_t ol = strlen(origin);

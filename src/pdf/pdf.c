@@ -103,8 +103,7 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         "# TYPE rg_pdf_amqp_connects_total counter\nrg_pdf_amqp_connects_total %llu\n"
         "# TYPE rg_pdf_children_restarted_total counter\nrg_pdf_children_restarted_total %llu\n"
         "# TYPE rg_pdf_busy_slots gauge\nrg_pdf_busy_slots %llu\n"
-        "# TYPE rg_pdf_ready_slots gauge\nrg_pdf_ready_slots %llu\n"
-        "# TYPE rg_pdf_render_seconds histogram\n",
+        "# TYPE rg_pdf_ready_slots gauge\nrg_pdf_ready_slots %llu\n",
         (unsigned long long)L(tasks_ok), (unsigned long long)L(tasks_failed),
         (unsigned long long)L(tasks_malformed), (unsigned long long)L(tasks_poison),
         (unsigned long long)L(tasks_malformed),
@@ -113,24 +112,16 @@ static int metrics(void *arg, const char *path, struct rg_buf *b)
         (unsigned long long)L(children_restarted), (unsigned long long)L(busy),
         (unsigned long long)ready);
 #undef L
-    if (r == 0)
-        r = rg_hist_write(b, "rg_pdf_render_seconds", NULL, &st->render);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_pdf_task_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_pdf_task_seconds", NULL, &st->task);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_pdf_store_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_pdf_store_seconds", NULL, &st->store);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_pdf_result_publish_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_pdf_result_publish_seconds", NULL, &st->publish);
-    if (r == 0)
-        r = rg_buf_puts(b, "# TYPE rg_pdf_idle_seconds histogram\n");
-    if (r == 0)
-        r = rg_hist_write(b, "rg_pdf_idle_seconds", NULL, &st->idle);
+    const struct {
+        const char *name;
+        const struct rg_hist *h;
+    } hists[] = {{"rg_pdf_render_seconds", &st->render},
+                 {"rg_pdf_task_seconds", &st->task},
+                 {"rg_pdf_store_seconds", &st->store},
+                 {"rg_pdf_result_publish_seconds", &st->publish},
+                 {"rg_pdf_idle_seconds", &st->idle}};
+    for (size_t i = 0; r == 0 && i < sizeof hists / sizeof *hists; i++)
+        r = rg_hist_write_typed(b, hists[i].name, hists[i].h);
     return r == 0 ? 200 : 500;
 }
 
