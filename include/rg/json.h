@@ -20,6 +20,9 @@ const char *rg_json_nonempty(const json_t *obj, const char *key);
 json_t *rg_json_arr(const json_t *obj, const char *key);
 json_t *rg_json_obj(const json_t *obj, const char *key);
 
+/* Length of the UTF-8 byte order mark buf starts with: 3, or 0 without one. */
+size_t rg_json_bom_len(const char *buf, size_t len);
+
 /* Parses len bytes.  A leading UTF-8 BOM is skipped.  Invalid UTF-8 fails with RG_EUTF8
  * and the byte offset of the first bad byte; a syntax error fails with RG_EJSON and the
  * 1-based line and column.  Duplicate keys are accepted (the last one wins), as browsers

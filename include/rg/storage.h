@@ -38,9 +38,6 @@ int rg_storage_exists(struct rg_storage *s, const char *key, struct rg_errinfo *
 /* 0 (also when it did not exist) or a negative error. */
 int rg_storage_delete(struct rg_storage *s, const char *key, struct rg_errinfo *ei);
 
-/* Lower-case hex SHA-256 of data into out (65 bytes with the NUL). */
-void rg_sha256_hex(const void *data, size_t len, char out[65]);
-
 /* Appends key to b percent-encoded per segment with the RFC 3986 unreserved set, "/"
  * kept: the canonical URI S3's SigV4 signs (curl 7.88 signs the path as given). */
 int rg_storage_s3_encode_key(struct rg_buf *b, const char *key);

@@ -24,10 +24,10 @@
 #include <time.h>
 
 #include "core.h"
+#include "rg/digest.h"
 #include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
-#include "rg/storage.h"
 
 #define TOKEN_BYTES 32
 #define TOKEN_CHARS 43 /* base64url of 32 bytes, unpadded */

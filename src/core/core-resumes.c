@@ -551,7 +551,7 @@ int core_resume_load(struct core_req *req, const char *buf, size_t len, const ch
      * write-out of the parse (a fifth of the CPU of a save), and byte for byte what the
      * user wrote. */
     if (!changed) {
-        size_t bom = len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3) ? 3 : 0;
+        size_t bom = rg_json_bom_len(buf, len);
         out->data = rg_strndup(buf + bom, len - bom);
     } else {
         out->data = json_dumps(doc, JSON_COMPACT);

@@ -253,7 +253,6 @@ void core_redis_thread_done(void);
 /* n random bytes from the kernel; aborts if the kernel cannot give them (never happens
  * on Linux >= 3.17 after boot). */
 void core_random(void *buf, size_t n);
-/* Lower-case hex SHA-256 of data: out gets 65 bytes. */
 /* base64url without padding of n bytes into out (cap >= 4*n/3+4). */
 void core_b64url(const void *data, size_t n, char *out, size_t cap);
 /* RFC 4648 base32 (no padding) of n bytes into out (cap >= 8*n/5+2). */

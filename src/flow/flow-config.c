@@ -86,13 +86,13 @@ void flow_config_done(struct flow_config *cfg)
     rg_cfg_done(flow_cfg_opts, cfg);
 }
 
-/* libpq prints a server's NOTICE or WARNING on stderr by default, outside our JSON lines. */
-static void pg_notice(void *arg, const char *msg)
+void flow_pg_notice(void *arg, const char *msg)
 {
-    char line[512];
-    (void)arg;
+    char line[FLOW_NOTICE_MAX];
     snprintf(line, sizeof line, "%s", msg);
     line[strcspn(line, "\n")] = 0;
+    if (arg)
+        memcpy(arg, line, sizeof line);
     RG_LOG(RG_LOG_WARN, RG_EVENT("flow.pg_notice"), RG_KV_STR("msg", line));
 }
 
@@ -110,7 +110,7 @@ PGconn *flow_pg_connect(const struct flow_config *cfg, const char *app, char *er
         PQfinish(pg);
         return NULL;
     }
-    PQsetNoticeProcessor(pg, pg_notice, NULL);
+    PQsetNoticeProcessor(pg, flow_pg_notice, NULL);
     return pg;
 }
 

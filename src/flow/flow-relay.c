@@ -27,17 +27,9 @@ struct relay {
     PGconn *pg;
     struct rg_amqp *amqp;
     char err[512];
-    char notice[256]; /* the last NOTICE/WARNING of the relay's session */
+    char notice[FLOW_NOTICE_MAX]; /* the last NOTICE/WARNING of the relay's session */
     int vacuum_refused; /* not the outbox's owner: autovacuum alone does it */
 };
-
-static void relay_notice(void *arg, const char *msg)
-{
-    struct relay *rl = arg;
-    snprintf(rl->notice, sizeof rl->notice, "%s", msg);
-    rl->notice[strcspn(rl->notice, "\n")] = 0;
-    RG_LOG(RG_LOG_WARN, RG_EVENT("flow.pg_notice"), RG_KV_STR("msg", rl->notice));
-}
 
 static void relay_close_pg(struct relay *rl)
 {
@@ -55,7 +47,7 @@ static int relay_connect(struct relay *rl)
         rl->pg = flow_pg_connect(cfg, "rg-flow-relay", rl->err, sizeof rl->err);
         if (!rl->pg)
             return -1;
-        PQsetNoticeProcessor(rl->pg, relay_notice, rl);
+        PQsetNoticeProcessor(rl->pg, flow_pg_notice, rl->notice);
         if (flow_pg_cmd(rl->pg, "LISTEN rg_outbox", rl->err, sizeof rl->err) < 0) {
             relay_close_pg(rl);
             return -1;

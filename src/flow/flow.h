@@ -63,6 +63,11 @@ void *flow_results_main(void *ctx); /* rg.results consumer */
 
 /* PostgreSQL helpers (flow-pg.c).  flow_pg_connect returns NULL when it cannot connect. */
 PGconn *flow_pg_connect(const struct flow_config *cfg, const char *app, char *err, size_t errlen);
+/* libpq's notice processor of every rg-flow session: a server's NOTICE or WARNING becomes
+ * a JSON log line (libpq would print it bare on stderr).  arg: NULL, or a char buffer of
+ * FLOW_NOTICE_MAX bytes that keeps the last one (flow_pg_connect sets it with NULL). */
+#define FLOW_NOTICE_MAX 256
+void flow_pg_notice(void *arg, const char *msg);
 /* Runs a command; 0, or -1 with the message in err. */
 int flow_pg_cmd(PGconn *pg, const char *sql, char *err, size_t errlen);
 /* Milliseconds since an arbitrary start (monotonic). */

@@ -71,6 +71,11 @@ long rg_utf8_check(const char *str, size_t len)
     return -1;
 }
 
+size_t rg_json_bom_len(const char *buf, size_t len)
+{
+    return len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 int rg_json_parse(const char *buf, size_t len, json_t **ret, struct rg_errinfo *ei)
 {
     return rg_json_parse_dup(buf, len, ret, NULL, NULL, ei);
@@ -81,10 +86,8 @@ int rg_json_parse_dup(const char *buf, size_t len, json_t **ret, int *ret_dup_li
 {
     json_error_t jerr;
     long bad;
-    size_t skip = 0;
+    size_t skip = rg_json_bom_len(buf, len);
 
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        skip = 3;
     bad = rg_utf8_check(buf + skip, len - skip);
     if (bad >= 0) {
         int r = rg_errinfo_set(ei, RG_EUTF8, "invalid UTF-8 at byte offset %ld", bad + (long)skip);

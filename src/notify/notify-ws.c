@@ -32,10 +32,10 @@
 #include <string.h>
 
 #include "notify.h"
+#include "rg/digest.h"
 #include "rg/httpd.h"
 #include "rg/log.h"
 #include "rg/mem.h"
-#include "rg/storage.h"
 
 enum { S_WAIT_AUTH, S_AUTHING, S_REPLAYING, S_LIVE };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pdf.h"
+#include "rg/digest.h"
 #include "rg/json.h"
 #include "rg/log.h"
 #include "rg/mem.h"

@@ -572,12 +572,19 @@ static void normalize_top(struct lctx *c, json_t *doc)
     }
 }
 
-/* Puts the pointer token of head in front of the pointer in b. */
-static void pointer_prepend(struct rg_buf *b, const char *head, size_t n)
+/* Puts the pointer token of a key (or of index, when key is NULL, as push() takes them) in
+ * front of the pointer in b. */
+static void pointer_prepend(struct rg_buf *b, const char *key, size_t index)
 {
     struct rg_buf t;
+    char num[32];
+
+    if (!key) {
+        snprintf(num, sizeof num, "%zu", index);
+        key = num;
+    }
     rg_buf_init(&t, POINTER_MAX);
-    if (rg_buf_append(&t, head, n) == 0 && rg_buf_append(&t, b->ptr ? b->ptr : "", b->len) == 0) {
+    if (rg_json_pointer_push(&t, key) == 0 && rg_buf_append(&t, b->ptr ? b->ptr : "", b->len) == 0) {
         b->len = 0;
         (void)rg_buf_append(b, t.ptr, t.len);
     }
@@ -604,11 +611,7 @@ static int too_deep(const json_t *v, int left, struct rg_buf *b)
     if (json_is_object(v)) {
         json_object_foreach((json_t *)v, k, x) {
             if (too_deep(x, left - 1, b)) {
-                struct rg_buf tok;
-                rg_buf_init(&tok, POINTER_MAX);
-                if (rg_json_pointer_push(&tok, k) == 0)
-                    pointer_prepend(b, tok.ptr, tok.len);
-                rg_buf_done(&tok);
+                pointer_prepend(b, k, 0);
                 return 1;
             }
         }
@@ -616,9 +619,7 @@ static int too_deep(const json_t *v, int left, struct rg_buf *b)
     }
     json_array_foreach(v, i, x) {
         if (too_deep(x, left - 1, b)) {
-            char tok[32];
-            int n = snprintf(tok, sizeof tok, "/%zu", i);
-            pointer_prepend(b, tok, (size_t)n);
+            pointer_prepend(b, NULL, i);
             return 1;
         }
     }

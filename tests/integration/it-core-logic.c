@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "rg/digest.h"
 #include "rg/mem.h"
-#include "rg/storage.h"
 
 static int passed, failed;
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "rg/digest.h"
 #include "rg/mem.h"
 #include "rg/storage.h"
 
