@@ -22,15 +22,14 @@ SECONDS = int(os.environ.get("RG_BENCH_SECONDS", "10"))
 REPEATS = 200        # cache-hit requests
 
 
-def sql(q):
-    # On stdin, not in -c: a submit of thousands of runs is longer than one argument may be.
-    return subprocess.run(["psql", "-tAq", "-v", "ON_ERROR_STOP=1", url], input=q + ";\n",
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
 def psql_script(text):
     return subprocess.run(["psql", "-tAq", "-v", "ON_ERROR_STOP=1", url], input=text,
                           capture_output=True, text=True, check=True).stdout
+
+
+def sql(q):
+    # On stdin, not in -c: a submit of thousands of runs is longer than one argument may be.
+    return psql_script(q + ";\n").strip()
 
 
 docs = [json.load(open(p)) for p in samples]
